@@ -1,0 +1,3 @@
+from aihub.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""Who is calling: CurrentUser (a valid JWT of an active user) and AdminUser."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from aihub.core.deps import DbSession, SecretKey
+from aihub.core.errors import ForbiddenError, UnauthorizedError
+from aihub.core.security import decode_access_token
+from aihub.users import repository as users_repository
+from aihub.users.models import User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+async def get_current_user(
+    session: DbSession,
+    secret: SecretKey,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise UnauthorizedError("Not authenticated", headers=_BEARER)
+    claims = decode_access_token(token, secret=secret)
+    sub = claims.get("sub") if claims else None
+    if claims is None or not isinstance(sub, str) or not sub.isdigit():
+        raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
+    user = await users_repository.get_user(session, user_id=int(sub))
+    # A deactivated user, or a token issued before a password change, stops here.
+    if user is None or not user.is_active or claims.get("ver") != user.token_version:
+        raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
+    return user
+
+
+async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if not user.is_admin:
+        raise ForbiddenError("Administrator role required")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+AdminUser = Annotated[User, Depends(get_admin_user)]

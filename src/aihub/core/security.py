@@ -1,0 +1,132 @@
+"""Passwords (argon2), access tokens (JWT), secrets at rest (Fernet), key hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+
+from aihub.core.settings import Settings
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHasher()
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(_verify)
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once into the data dir and reused."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def create_access_token(
+    *, secret: str, user_id: int, token_version: int, minutes: int
+) -> str:
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "ver": token_version,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+        "typ": "access",
+    }
+    return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
+
+
+def decode_access_token(token: str, *, secret: str) -> dict[str, Any] | None:
+    """The token's claims, or None when it is malformed, forged or expired."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp"]}
+        )
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access":
+        return None
+    return claims
+
+
+def sign_token(secret: str, purpose: str, payload: dict[str, Any], seconds: int) -> str:
+    """A short-lived signed token for one purpose (voice sessions, file links)."""
+    now = datetime.now(UTC)
+    body = {
+        **payload,
+        "typ": purpose,
+        "iat": now,
+        "exp": now + timedelta(seconds=seconds),
+    }
+    return jwt.encode(body, secret, algorithm=JWT_ALGORITHM)
+
+
+def verify_signed_token(secret: str, purpose: str, token: str) -> dict[str, Any] | None:
+    try:
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM])
+    except jwt.PyJWTError:
+        return None
+    return claims if claims.get("typ") == purpose else None
+
+
+class SecretBox:
+    """Encrypts provider keys at rest with a Fernet key derived from the secret."""
+
+    def __init__(self, secret: str) -> None:
+        digest = hashlib.sha256(b"aihub-fernet:" + secret.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:  # secret key changed since it was stored
+            raise ValueError("cannot decrypt: the secret key has changed") from exc
+
+
+def hash_api_key(key: str) -> str:
+    """Gateway keys are random and long, so one SHA-256 is enough to store them."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def mask_secret(value: str) -> str:
+    """Seed 003's mask: first 10 characters, ****, last 3."""
+    if len(value) <= 13:
+        return value[:2] + "****" + value[-1:] if len(value) > 3 else "****"
+    return f"{value[:10]}****{value[-3:]}"

@@ -1,0 +1,103 @@
+"""create_app(): wiring only: lifespan, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as redis_asyncio
+import sentry_sdk
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from aihub import __version__
+from aihub.admin.router import router as admin_router
+from aihub.auth.router import router as auth_router
+from aihub.categories.router import router as categories_router
+from aihub.core.db import build_engine, build_sessionmaker
+from aihub.core.error_handlers import install_error_handlers
+from aihub.core.logging import configure_logging
+from aihub.core.metrics import HttpMetrics
+from aihub.core.middleware import RequestContextMiddleware
+from aihub.core.security import resolve_secret_key
+from aihub.core.settings import Settings, get_settings
+from aihub.ops.router import router as ops_router
+from aihub.preferences.router import router as preferences_router
+from aihub.prompts.router import router as prompts_router
+from aihub.threads.router import router as threads_router
+from aihub.users import service as users_service
+from aihub.users.router import router as users_router
+
+log = structlog.get_logger(__name__)
+
+ROUTERS = (
+    ops_router,
+    auth_router,
+    users_router,
+    admin_router,
+    categories_router,
+    threads_router,
+    prompts_router,
+    preferences_router,
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.state.secret_key = resolve_secret_key(settings)
+    engine = build_engine(settings.resolved_database_url)
+    app.state.engine = engine
+    app.state.sessionmaker = build_sessionmaker(engine)
+    app.state.redis = (
+        redis_asyncio.from_url(settings.redis_url) if settings.redis_url else None
+    )
+    await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
+    log.info(
+        "aihub_started",
+        version=__version__,
+        sqlite=settings.is_sqlite,
+        redis=settings.redis_url is not None,
+    )
+    try:
+        yield
+    finally:
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.sentry_dsn:
+        sentry_sdk.init(dsn=settings.sentry_dsn, send_default_pii=False)
+    app = FastAPI(
+        title="aihub",
+        version=__version__,
+        description="One API to every language, image, video and speech model.",
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.metrics = HttpMetrics()
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body=settings.max_body_bytes,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,176 @@
+"""Shared fixtures: the database chosen by the environment, an app per test,
+an ASGI client, a real uvicorn on 127.0.0.1, and users made through the API.
+
+AIHUB_TEST_DATABASE_URL (or AIHUB_DATABASE_URL) picks the database, default a
+SQLite file; AIHUB_TEST_REDIS_URL (or AIHUB_REDIS_URL) switches the infra to
+Redis. The schema comes from the Alembic migrations, once per session; every
+table is emptied after each test (our streaming code opens its own sessions, so
+a wrapping transaction would not see everything)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from aihub.core.db import build_engine
+from aihub.core.settings import Settings
+from aihub.main import create_app
+from aihub.migrate import upgrade
+from aihub.models import Base
+
+ADMIN_EMAIL = "root@example.com"
+ADMIN_PASSWORD = "admin-password-123"
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _env("AIHUB_TEST_DATABASE_URL", "AIHUB_DATABASE_URL")
+    if url is None:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        asyncio.run(_reset_schema(url))
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    return _env("AIHUB_TEST_REDIS_URL", "AIHUB_REDIS_URL")
+
+
+async def _reset_schema(url: str) -> None:
+    engine = build_engine(url)
+    async with engine.begin() as conn:
+        if url.startswith("postgresql"):
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def _empty_tables(url: str) -> None:
+    engine = build_engine(url)
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if url.startswith("postgresql"):
+            joined = ", ".join(tables)
+            await conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+    await engine.dispose()
+
+
+async def _flush_redis(url: str) -> None:
+    import redis.asyncio as redis_asyncio
+
+    client = redis_asyncio.from_url(url)
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str | None, data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=SecretStr("test-secret-key-that-is-long-enough-for-hs256"),
+        admin_email=ADMIN_EMAIL,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        log_format="console",
+        log_level="WARNING",
+        max_body_bytes=1024 * 1024,
+    )
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, database_url: str, redis_url: str | None
+) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+    await _empty_tables(database_url)
+    if redis_url:
+        await _flush_redis(redis_url)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://aihub") as c:
+        yield c
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 in its own thread and event loop."""
+
+    def __init__(self, application: Any) -> None:
+        config = uvicorn.Config(
+            application,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            loop="asyncio",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def start(self) -> None:
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started:
+                break
+            threading.Event().wait(0.01)
+        else:  # pragma: no cover - only when uvicorn cannot start
+            raise RuntimeError("uvicorn did not start")
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_server(
+    settings: Settings, database_url: str, redis_url: str | None
+) -> Iterator[LiveServer]:
+    server = LiveServer(create_app(settings))
+    server.start()
+    yield server
+    server.stop()
+    asyncio.run(_empty_tables(database_url))
+    if redis_url:
+        asyncio.run(_flush_redis(redis_url))
