@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as redis_asyncio
 import sentry_sdk
 import structlog
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.auth.router import router as auth_router
+from aihub.catalog import service as catalog_service
 from aihub.categories.router import router as categories_router
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
@@ -22,9 +23,12 @@ from aihub.core.metrics import HttpMetrics
 from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.infra import build_infra
 from aihub.ops.router import router as ops_router
 from aihub.preferences.router import router as preferences_router
 from aihub.prompts.router import router as prompts_router
+from aihub.provider_keys.router import admin_router as admin_keys_router
+from aihub.provider_keys.router import router as provider_keys_router
 from aihub.threads.router import router as threads_router
 from aihub.users import service as users_service
 from aihub.users.router import router as users_router
@@ -40,6 +44,8 @@ ROUTERS = (
     threads_router,
     prompts_router,
     preferences_router,
+    provider_keys_router,
+    admin_keys_router,
 )
 
 
@@ -51,9 +57,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = build_engine(settings.resolved_database_url)
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
-    app.state.redis = (
-        redis_asyncio.from_url(settings.redis_url) if settings.redis_url else None
-    )
+    app.state.infra = await build_infra(settings.redis_url)
+    app.state.redis = app.state.infra.redis
+    await asyncio.to_thread(catalog_service.warm_up)
     await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
     log.info(
         "aihub_started",
@@ -64,8 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if app.state.redis is not None:
-            await app.state.redis.aclose()
+        await app.state.infra.close()
         await engine.dispose()
 
 

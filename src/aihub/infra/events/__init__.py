@@ -1,0 +1,30 @@
+"""Event bus across processes: Redis pub/sub when configured, in-process otherwise.
+
+Channels used by the domains: ``stream.stop``, key pool health changes, gateway
+key invalidation, media job progress (``media.job.<id>``).
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as redis_asyncio
+
+from aihub.infra.events.base import Callback, EventBus, Listener, Message
+from aihub.infra.events.memory import MemoryEventBus
+from aihub.infra.events.redis import RedisEventBus
+
+__all__ = [
+    "Callback",
+    "EventBus",
+    "Listener",
+    "MemoryEventBus",
+    "Message",
+    "RedisEventBus",
+    "build",
+]
+
+
+def build(client: redis_asyncio.Redis | None, *, queue_size: int = 1000) -> EventBus:
+    """An unstarted bus; ``await bus.start()`` before use (build_infra does)."""
+    if client is None:
+        return MemoryEventBus(queue_size=queue_size)
+    return RedisEventBus(client, queue_size=queue_size)

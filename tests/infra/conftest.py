@@ -1,0 +1,71 @@
+"""Every infra test runs on the in-process backends and, when a Redis URL is in
+the environment (AIHUB_TEST_REDIS_URL or AIHUB_REDIS_URL), on Redis too.
+
+``peers`` gives two Infra that should see each other's state: two separate
+instances on one Redis (the cross-process case), or one in-process instance
+twice (in-process state is per process by design)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as redis_asyncio
+
+from aihub.infra import Infra, build_infra
+
+
+def _configured_redis_url() -> str | None:
+    for name in ("AIHUB_TEST_REDIS_URL", "AIHUB_REDIS_URL"):
+        if value := os.environ.get(name):
+            return value
+    return None
+
+
+REDIS_URL = _configured_redis_url()
+BACKENDS = ["memory", "redis"] if REDIS_URL else ["memory"]
+
+# Redis-only scenarios (connection counts, reconnects) have no in-process
+# counterpart: without a Redis URL that module is simply not collected.
+collect_ignore = [] if REDIS_URL else ["test_redis_backends.py"]
+
+MakeInfra = Callable[..., Awaitable[Infra]]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_infra(backend: str) -> AsyncIterator[MakeInfra]:
+    built: list[Infra] = []
+
+    async def make(**options: Any) -> Infra:
+        infra = await build_infra(REDIS_URL if backend == "redis" else None, **options)
+        built.append(infra)
+        return infra
+
+    yield make
+    for infra in built:
+        await infra.close()
+    if backend == "redis":
+        assert REDIS_URL is not None
+        client = redis_asyncio.Redis.from_url(REDIS_URL)
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
+async def infra(make_infra: MakeInfra) -> Infra:
+    return await make_infra()
+
+
+@pytest.fixture
+async def peers(make_infra: MakeInfra, backend: str) -> tuple[Infra, Infra]:
+    first = await make_infra()
+    if backend == "memory":
+        return first, first
+    return first, await make_infra()
