@@ -43,3 +43,17 @@ async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> Us
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+async def get_optional_user(
+    session: DbSession,
+    secret: SecretKey,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The caller when a valid token is sent, None when no token is sent."""
+    if not token:
+        return None
+    return await get_current_user(session, secret, token)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

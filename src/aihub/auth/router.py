@@ -1,5 +1,43 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from aihub.auth import service
+from aihub.auth.schemas import LoginRequest, Token
+from aihub.core.deps import AppSettings, DbSession, SecretKey
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=Token, summary="Log in (OAuth2 password form)")
+async def login_form(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: DbSession,
+    secret: SecretKey,
+    settings: AppSettings,
+) -> Token:
+    token = await service.login(
+        session,
+        login=form.username,
+        password=form.password,
+        secret=secret,
+        settings=settings,
+    )
+    return Token(access_token=token)
+
+
+@router.post("/login", response_model=Token, summary="Log in (JSON)")
+async def login_json(
+    body: LoginRequest, session: DbSession, secret: SecretKey, settings: AppSettings
+) -> Token:
+    token = await service.login(
+        session,
+        login=body.login,
+        password=body.password,
+        secret=secret,
+        settings=settings,
+    )
+    return Token(access_token=token)

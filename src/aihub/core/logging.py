@@ -13,6 +13,8 @@ REDACTED_KEYS = frozenset(
     {"authorization", "api_key", "password", "secret", "token", "key", "password_hash"}
 )
 
+QUIET_LIBRARIES = ("aiosqlite", "asyncpg", "sqlalchemy", "aiohttp", "redis", "asyncio")
+
 
 def _redact(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
@@ -62,3 +64,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # Drivers log SQL with its parameters (password hashes, encrypted keys) at
+    # DEBUG: keep them at WARNING whatever our own level is.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))

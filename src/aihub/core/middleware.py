@@ -63,20 +63,24 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         received = 0
+        too_large = False
         max_body = self.max_body
         raw_id = request_id.encode()
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
+                    too_large = True
                     raise PayloadTooLargeError(f"Request body exceeds {max_body} bytes")
             return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
+            if too_large:  # whatever the app makes of the cut body, we answer 413
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers: list[Any] = list(message.get("headers", []))
@@ -86,6 +90,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+            if too_large:
+                status = 413
+                response = error_response(
+                    scope["path"],
+                    413,
+                    "payload_too_large",
+                    f"Request body exceeds {max_body} bytes",
+                )
+                await response(scope, receive, send)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

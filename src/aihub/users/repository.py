@@ -62,3 +62,12 @@ async def list_users(
 async def has_admin(session: AsyncSession) -> bool:
     stmt = select(User.id).where(User.role == "admin").limit(1)
     return await session.scalar(stmt) is not None
+
+
+async def count_active_admins(session: AsyncSession) -> int:
+    stmt = select(func.count(User.id)).where(User.role == "admin", User.is_active)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def delete_user(session: AsyncSession, *, user: User) -> None:
+    await session.delete(user)

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aihub.core.security import hash_password, verify_password
 from aihub.core.settings import Settings
 from aihub.users import repository
-from aihub.users.models import ROLE_ADMIN
+from aihub.users.errors import (
+    EmailTakenError,
+    LastAdminError,
+    RegistrationClosedError,
+    UsernameTakenError,
+    UserNotFoundError,
+)
+from aihub.users.models import ROLE_ADMIN, User
+from aihub.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 log = structlog.get_logger(__name__)
 
@@ -83,3 +91,112 @@ async def create_or_update_admin(
 ) -> None:
     async with sessionmaker() as session:
         await _upsert_admin(session, email=email, username=username, password=password)
+
+
+async def _check_free(
+    session: AsyncSession, *, email: str | None, username: str | None, user_id: int
+) -> None:
+    if email is not None:
+        owner = await repository.get_user_by_email(session, email=email)
+        if owner is not None and owner.id != user_id:
+            raise EmailTakenError()
+    if username is not None:
+        owner = await repository.get_user_by_username(session, username=username)
+        if owner is not None and owner.id != user_id:
+            raise UsernameTakenError()
+
+
+async def register_user(
+    session: AsyncSession,
+    *,
+    data: UserCreate,
+    settings: Settings,
+    registrar: User | None,
+) -> User:
+    """Open registration, or an administrator creating an account when closed."""
+    if not settings.open_registration and not (registrar and registrar.is_admin):
+        raise RegistrationClosedError()
+    await _check_free(session, email=data.email, username=data.username, user_id=0)
+    user = repository.add_user(
+        session,
+        email=data.email,
+        username=data.username,
+        password_hash=await hash_password(data.password),
+    )
+    await session.commit()
+    log.info("user_registered", user_id=user.id)
+    return user
+
+
+async def update_me(session: AsyncSession, *, user: User, data: UserUpdate) -> User:
+    await _check_free(
+        session, email=data.email, username=data.username, user_id=user.id
+    )
+    if data.email is not None:
+        user.email = data.email
+    if data.username is not None:
+        user.username = data.username
+    if data.password is not None:
+        user.password_hash = await hash_password(data.password)
+        user.token_version += 1  # tokens issued with the old password stop working
+    await session.commit()
+    log.info(
+        "user_updated", user_id=user.id, password_changed=data.password is not None
+    )
+    return user
+
+
+async def delete_me(session: AsyncSession, *, user: User) -> None:
+    """Deletes the account; every user-owned table cascades on users.id."""
+    if user.is_admin and user.is_active:
+        await _ensure_other_admin(session)
+    await repository.delete_user(session, user=user)
+    await session.commit()
+    log.info("user_deleted", user_id=user.id)
+
+
+async def _ensure_other_admin(session: AsyncSession) -> None:
+    if await repository.count_active_admins(session) <= 1:
+        raise LastAdminError()
+
+
+async def list_users(
+    session: AsyncSession, *, skip: int, limit: int, search: str | None
+) -> tuple[list[User], int]:
+    users, total = await repository.list_users(
+        session, skip=skip, limit=limit, search=search
+    )
+    return list(users), total
+
+
+async def get_user(session: AsyncSession, *, user_id: int) -> User:
+    user = await repository.get_user(session, user_id=user_id)
+    if user is None:
+        raise UserNotFoundError()
+    return user
+
+
+async def admin_update_user(
+    session: AsyncSession, *, user_id: int, data: UserAdminUpdate
+) -> User:
+    user = await get_user(session, user_id=user_id)
+    loses_admin = (
+        user.is_admin
+        and user.is_active
+        and (data.role == "user" or data.is_active is False)
+    )
+    if loses_admin:
+        await _ensure_other_admin(session)
+    if data.role is not None:
+        user.role = data.role
+    if data.is_active is not None and data.is_active != user.is_active:
+        user.is_active = data.is_active
+        user.token_version += 1  # a deactivated user's tokens end at once
+    await session.commit()
+    log.info(
+        "user_changed_by_admin",
+        user_id=user.id,
+        role=user.role,
+        is_active=user.is_active,
+    )
+    return user

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from aihub.core.errors import ConflictError, ForbiddenError, NotFoundError
+
+
+class UserNotFoundError(NotFoundError):
+    default_message = "User not found"
+
+
+class EmailTakenError(ConflictError):
+    default_message = "This email is already registered"
+
+
+class UsernameTakenError(ConflictError):
+    default_message = "This username is already taken"
+
+
+class RegistrationClosedError(ForbiddenError):
+    default_message = "Registration is closed: ask an administrator for an account"
+
+
+class LastAdminError(ConflictError):
+    default_message = "This would leave no active administrator"
