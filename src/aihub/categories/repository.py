@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aihub.categories.models import Category
+
+
+async def get_category(
+    session: AsyncSession, *, user_id: int, category_id: int
+) -> Category | None:
+    stmt = select(Category).where(
+        Category.id == category_id, Category.user_id == user_id
+    )
+    return await session.scalar(stmt)
+
+
+async def get_category_by_name(
+    session: AsyncSession, *, user_id: int, name: str
+) -> Category | None:
+    stmt = select(Category).where(Category.user_id == user_id, Category.name == name)
+    return await session.scalar(stmt.limit(1))
+
+
+async def list_categories(
+    session: AsyncSession, *, user_id: int, skip: int, limit: int
+) -> Sequence[Category]:
+    stmt = (
+        select(Category)
+        .where(Category.user_id == user_id)
+        .order_by(Category.name, Category.id)
+        .offset(skip)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+def add_category(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    name: str,
+    description: str | None,
+    color: str | None,
+) -> Category:
+    category = Category(
+        user_id=user_id, name=name, description=description, color=color
+    )
+    session.add(category)
+    return category
+
+
+async def delete_category(session: AsyncSession, *, category: Category) -> None:
+    await session.delete(category)
