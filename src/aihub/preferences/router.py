@@ -1,5 +1,79 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Response
+
+from aihub.auth.deps import CurrentUser
+from aihub.core.deps import DbSession
+from aihub.core.pagination import Page
+from aihub.preferences import service
+from aihub.preferences.models import ModelPreference
+from aihub.preferences.schemas import (
+    PreferenceCreate,
+    PreferenceRead,
+    PreferenceUpdate,
+)
 
 router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+@router.get(
+    "/preferences", response_model=list[PreferenceRead], summary="Your preferences"
+)
+async def list_preferences(
+    user: CurrentUser, session: DbSession, page: Page
+) -> Sequence[ModelPreference]:
+    return await service.list_preferences(
+        session, user=user, skip=page.skip, limit=page.limit
+    )
+
+
+@router.get(
+    "/preferences/default",
+    response_model=dict[str, PreferenceRead],
+    summary="The default preference of each provider",
+)
+async def default_preferences(
+    user: CurrentUser, session: DbSession
+) -> dict[str, ModelPreference]:
+    return await service.default_preferences(session, user=user)
+
+
+@router.post(
+    "/preferences", status_code=201, response_model=PreferenceRead, summary="Create"
+)
+async def create_preference(
+    body: PreferenceCreate, user: CurrentUser, session: DbSession
+) -> ModelPreference:
+    return await service.create_preference(session, user=user, data=body)
+
+
+@router.get(
+    "/preferences/{preferences_id}", response_model=PreferenceRead, summary="One"
+)
+async def get_preference(
+    preferences_id: int, user: CurrentUser, session: DbSession
+) -> ModelPreference:
+    return await service.get_preference(
+        session, user=user, preference_id=preferences_id
+    )
+
+
+@router.put(
+    "/preferences/{preferences_id}", response_model=PreferenceRead, summary="Update"
+)
+async def update_preference(
+    preferences_id: int, body: PreferenceUpdate, user: CurrentUser, session: DbSession
+) -> ModelPreference:
+    return await service.update_preference(
+        session, user=user, preference_id=preferences_id, data=body
+    )
+
+
+@router.delete("/preferences/{preferences_id}", status_code=204, summary="Delete")
+async def delete_preference(
+    preferences_id: int, user: CurrentUser, session: DbSession
+) -> Response:
+    await service.delete_preference(session, user=user, preference_id=preferences_id)
+    return Response(status_code=204)
