@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from aihub.auth.deps import AdminUser
 from aihub.core.deps import DbSession
+from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
 from aihub.users import service as users_service
 from aihub.users.models import User
@@ -30,7 +31,7 @@ async def list_users(
 
 
 @router.get("/users/{user_id}", response_model=UserRead, summary="One user (admin)")
-async def get_user(user_id: int, _: AdminUser, session: DbSession) -> User:
+async def get_user(user_id: IdPath, _: AdminUser, session: DbSession) -> User:
     return await users_service.get_user(session, user_id=user_id)
 
 
@@ -38,6 +39,6 @@ async def get_user(user_id: int, _: AdminUser, session: DbSession) -> User:
     "/users/{user_id}", response_model=UserRead, summary="Role or activity (admin)"
 )
 async def update_user(
-    user_id: int, body: UserAdminUpdate, _: AdminUser, session: DbSession
+    user_id: IdPath, body: UserAdminUpdate, _: AdminUser, session: DbSession
 ) -> User:
     return await users_service.admin_update_user(session, user_id=user_id, data=body)

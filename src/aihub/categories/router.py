@@ -9,6 +9,7 @@ from aihub.categories import service
 from aihub.categories.models import Category
 from aihub.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from aihub.core.deps import DbSession
+from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
 
 router = APIRouter(prefix="/api/categories", tags=["categories"])
@@ -32,14 +33,14 @@ async def create_category(
 
 @router.get("/{category_id}", response_model=CategoryRead, summary="One category")
 async def get_category(
-    category_id: int, user: CurrentUser, session: DbSession
+    category_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Category:
     return await service.get_category(session, user=user, category_id=category_id)
 
 
 @router.put("/{category_id}", response_model=CategoryRead, summary="Update")
 async def update_category(
-    category_id: int, body: CategoryUpdate, user: CurrentUser, session: DbSession
+    category_id: IdPath, body: CategoryUpdate, user: CurrentUser, session: DbSession
 ) -> Category:
     return await service.update_category(
         session, user=user, category_id=category_id, data=body
@@ -48,7 +49,7 @@ async def update_category(
 
 @router.delete("/{category_id}", status_code=204, summary="Delete")
 async def delete_category(
-    category_id: int, user: CurrentUser, session: DbSession
+    category_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Response:
     await service.delete_category(session, user=user, category_id=category_id)
     return Response(status_code=204)

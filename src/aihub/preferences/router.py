@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
+from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
 from aihub.preferences import service
 from aihub.preferences.models import ModelPreference
@@ -53,7 +54,7 @@ async def create_preference(
     "/preferences/{preferences_id}", response_model=PreferenceRead, summary="One"
 )
 async def get_preference(
-    preferences_id: int, user: CurrentUser, session: DbSession
+    preferences_id: IdPath, user: CurrentUser, session: DbSession
 ) -> ModelPreference:
     return await service.get_preference(
         session, user=user, preference_id=preferences_id
@@ -64,7 +65,10 @@ async def get_preference(
     "/preferences/{preferences_id}", response_model=PreferenceRead, summary="Update"
 )
 async def update_preference(
-    preferences_id: int, body: PreferenceUpdate, user: CurrentUser, session: DbSession
+    preferences_id: IdPath,
+    body: PreferenceUpdate,
+    user: CurrentUser,
+    session: DbSession,
 ) -> ModelPreference:
     return await service.update_preference(
         session, user=user, preference_id=preferences_id, data=body
@@ -73,7 +77,7 @@ async def update_preference(
 
 @router.delete("/preferences/{preferences_id}", status_code=204, summary="Delete")
 async def delete_preference(
-    preferences_id: int, user: CurrentUser, session: DbSession
+    preferences_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Response:
     await service.delete_preference(session, user=user, preference_id=preferences_id)
     return Response(status_code=204)

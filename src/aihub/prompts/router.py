@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
+from aihub.core.ids import IdPath, IdQuery
 from aihub.core.pagination import Page
 from aihub.prompts import service
 from aihub.prompts.models import Prompt
@@ -26,7 +27,7 @@ async def list_prompts(
     user: CurrentUser,
     session: DbSession,
     page: Page,
-    category_id: int | None = None,
+    category_id: IdQuery = None,
     is_favorite: bool | None = None,
     search: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Sequence[Prompt]:
@@ -49,13 +50,15 @@ async def create_prompt(
 
 
 @router.get("/{prompt_id}", response_model=PromptRead, summary="One prompt")
-async def get_prompt(prompt_id: int, user: CurrentUser, session: DbSession) -> Prompt:
+async def get_prompt(
+    prompt_id: IdPath, user: CurrentUser, session: DbSession
+) -> Prompt:
     return await service.get_prompt(session, user=user, prompt_id=prompt_id)
 
 
 @router.put("/{prompt_id}", response_model=PromptRead, summary="Update")
 async def update_prompt(
-    prompt_id: int, body: PromptUpdate, user: CurrentUser, session: DbSession
+    prompt_id: IdPath, body: PromptUpdate, user: CurrentUser, session: DbSession
 ) -> Prompt:
     return await service.update_prompt(
         session, user=user, prompt_id=prompt_id, data=body
@@ -64,7 +67,7 @@ async def update_prompt(
 
 @router.delete("/{prompt_id}", status_code=204, summary="Delete")
 async def delete_prompt(
-    prompt_id: int, user: CurrentUser, session: DbSession
+    prompt_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Response:
     await service.delete_prompt(session, user=user, prompt_id=prompt_id)
     return Response(status_code=204)
@@ -74,7 +77,7 @@ async def delete_prompt(
     "/{prompt_id}/render", response_model=PromptRendered, summary="Fill {variables}"
 )
 async def render_prompt(
-    prompt_id: int, body: PromptRender, user: CurrentUser, session: DbSession
+    prompt_id: IdPath, body: PromptRender, user: CurrentUser, session: DbSession
 ) -> PromptRendered:
     return await service.render_prompt(
         session, user=user, prompt_id=prompt_id, values=body.variables

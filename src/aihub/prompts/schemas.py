@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from aihub.categories.schemas import CategoryBrief
+from aihub.core.ids import Id
 from aihub.prompts import templates
 
 
@@ -12,7 +13,7 @@ class PromptCreate(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     content: str = Field(min_length=1, max_length=100_000)
     description: str | None = Field(default=None, max_length=5000)
-    category_id: int | None = None
+    category_id: Id | None = None
     is_favorite: bool = False
 
 
@@ -20,7 +21,7 @@ class PromptUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=500)
     content: str | None = Field(default=None, min_length=1, max_length=100_000)
     description: str | None = Field(default=None, max_length=5000)
-    category_id: int | None = None
+    category_id: Id | None = None
     is_favorite: bool | None = None
 
 
