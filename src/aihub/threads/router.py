@@ -1,5 +1,131 @@
+"""/api/threads: threads and stored messages (seed 003). Nothing here calls a
+model; sending and streaming live with the chat core."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from aihub.auth.deps import CurrentUser
+from aihub.core.deps import DbSession
+from aihub.core.pagination import Page
+from aihub.threads import service as threads_service
+from aihub.threads.deps import ThreadId, ThreadQuery
+from aihub.threads.models import Message, Thread
+from aihub.threads.schemas import (
+    MessageCreate,
+    MessageRead,
+    ThreadCreate,
+    ThreadDetailRead,
+    ThreadIds,
+    ThreadRead,
+    ThreadUpdate,
+)
 
 router = APIRouter(prefix="/api/threads", tags=["threads"])
+
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _ERROR}
+
+
+@router.get("/", response_model=list[ThreadRead], summary="List threads")
+async def list_threads(
+    user: CurrentUser, session: DbSession, page: Page, filters: ThreadQuery
+) -> Sequence[Thread]:
+    return await threads_service.list_threads(
+        session, user=user, page=page, filters=filters
+    )
+
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=ThreadDetailRead,
+    responses=_NOT_FOUND,
+    summary="Create a thread (stores the system prompt and first message)",
+)
+async def create_thread(
+    body: ThreadCreate, user: CurrentUser, session: DbSession
+) -> ThreadDetailRead:
+    detail = await threads_service.create_thread(session, user=user, data=body)
+    return ThreadDetailRead.build(detail.thread, detail.messages)
+
+
+@router.post("/bulk-delete", status_code=204, summary="Delete several of your threads")
+async def bulk_delete_threads(
+    body: ThreadIds, user: CurrentUser, session: DbSession
+) -> Response:
+    await threads_service.bulk_delete_threads(
+        session, user=user, thread_ids=body.thread_ids
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/bulk-archive",
+    response_model=list[ThreadRead],
+    summary="Archive several of your threads",
+)
+async def bulk_archive_threads(
+    body: ThreadIds, user: CurrentUser, session: DbSession
+) -> Sequence[Thread]:
+    return await threads_service.bulk_archive_threads(
+        session, user=user, thread_ids=body.thread_ids
+    )
+
+
+@router.get(
+    "/{thread_id}",
+    response_model=ThreadDetailRead,
+    responses=_NOT_FOUND,
+    summary="A thread with the messages of its active branch",
+)
+async def get_thread(
+    thread_id: ThreadId, user: CurrentUser, session: DbSession
+) -> ThreadDetailRead:
+    detail = await threads_service.get_thread_detail(
+        session, user=user, thread_id=thread_id
+    )
+    return ThreadDetailRead.build(detail.thread, detail.messages)
+
+
+@router.put(
+    "/{thread_id}",
+    response_model=ThreadDetailRead,
+    responses=_NOT_FOUND,
+    summary="Update a thread",
+)
+async def update_thread(
+    thread_id: ThreadId, body: ThreadUpdate, user: CurrentUser, session: DbSession
+) -> ThreadDetailRead:
+    detail = await threads_service.update_thread(
+        session, user=user, thread_id=thread_id, data=body
+    )
+    return ThreadDetailRead.build(detail.thread, detail.messages)
+
+
+@router.delete(
+    "/{thread_id}", status_code=204, responses=_NOT_FOUND, summary="Delete a thread"
+)
+async def delete_thread(
+    thread_id: ThreadId, user: CurrentUser, session: DbSession
+) -> Response:
+    await threads_service.delete_thread(session, user=user, thread_id=thread_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{thread_id}/messages",
+    status_code=201,
+    response_model=MessageRead,
+    responses=_NOT_FOUND,
+    summary="Add a message without generating a reply",
+)
+async def create_message(
+    thread_id: ThreadId, body: MessageCreate, user: CurrentUser, session: DbSession
+) -> Message:
+    return await threads_service.create_message(
+        session, user=user, thread_id=thread_id, data=body
+    )

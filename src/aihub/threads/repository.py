@@ -1,0 +1,208 @@
+"""Every query on threads and messages. Threads are always filtered by user_id
+in SQL; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from aihub.threads.models import Message, Thread
+
+_LIKE_ESCAPE = "\\"
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match, LIKE wildcards in `text` taken literally."""
+    escaped = (
+        text.lower()
+        .replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return func.lower(column).like(f"%{escaped}%", escape=_LIKE_ESCAPE)
+
+
+def _search_clause(search: str) -> ColumnElement[bool]:
+    """The title matches, or any message of the thread does (EXISTS: no
+    duplicate rows however many messages match)."""
+    message_matches = (
+        select(Message.id)
+        .where(Message.thread_id == Thread.id, _contains(Message.content, search))
+        .exists()
+    )
+    return _contains(Thread.title, search) | message_matches
+
+
+def _ordered(stmt: Select[Thread]) -> Select[Thread]:
+    """Pinned first, then the most recently active."""
+    return stmt.order_by(
+        Thread.is_pinned.desc(), Thread.last_message_at.desc(), Thread.id.desc()
+    )
+
+
+async def list_threads(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    skip: int,
+    limit: int,
+    category_id: int | None = None,
+    is_archived: bool | None = None,
+    is_pinned: bool | None = None,
+    search: str | None = None,
+) -> Sequence[Thread]:
+    stmt = select(Thread).where(Thread.user_id == user_id)
+    if category_id is not None:
+        stmt = stmt.where(Thread.category_id == category_id)
+    if is_archived is not None:
+        stmt = stmt.where(Thread.is_archived == is_archived)
+    if is_pinned is not None:
+        stmt = stmt.where(Thread.is_pinned == is_pinned)
+    if search:
+        stmt = stmt.where(_search_clause(search))
+    stmt = _ordered(stmt).offset(skip).limit(limit)
+    rows = await session.scalars(stmt.options(selectinload(Thread.category)))
+    return rows.all()
+
+
+async def get_thread(
+    session: AsyncSession, *, user_id: int, thread_id: int
+) -> Thread | None:
+    stmt = (
+        select(Thread)
+        .where(Thread.id == thread_id, Thread.user_id == user_id)
+        .options(selectinload(Thread.category))
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(stmt)
+
+
+async def list_threads_by_ids(
+    session: AsyncSession, *, user_id: int, thread_ids: Sequence[int]
+) -> Sequence[Thread]:
+    stmt = select(Thread).where(
+        Thread.user_id == user_id, Thread.id.in_(set(thread_ids))
+    )
+    stmt = _ordered(stmt).options(selectinload(Thread.category))
+    rows = await session.scalars(stmt.execution_options(populate_existing=True))
+    return rows.all()
+
+
+def add_thread(session: AsyncSession, *, user_id: int, **values: Any) -> Thread:
+    thread = Thread(user_id=user_id, message_count=0, **values)
+    session.add(thread)
+    return thread
+
+
+async def delete_thread(session: AsyncSession, *, thread: Thread) -> None:
+    """Messages go with it (ON DELETE CASCADE)."""
+    await session.execute(delete(Thread).where(Thread.id == thread.id))
+
+
+async def delete_threads(
+    session: AsyncSession, *, user_id: int, thread_ids: Sequence[int]
+) -> int:
+    stmt = delete(Thread).where(
+        Thread.user_id == user_id, Thread.id.in_(set(thread_ids))
+    )
+    result = cast("CursorResult[Any]", await session.execute(stmt))
+    return int(result.rowcount or 0)
+
+
+async def archive_threads(
+    session: AsyncSession, *, user_id: int, thread_ids: Sequence[int], now: datetime
+) -> None:
+    stmt = (
+        update(Thread)
+        .where(Thread.user_id == user_id, Thread.id.in_(set(thread_ids)))
+        .values(is_archived=True, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def get_message(
+    session: AsyncSession, *, thread_id: int, message_id: int
+) -> Message | None:
+    stmt = select(Message).where(
+        Message.id == message_id, Message.thread_id == thread_id
+    )
+    return await session.scalar(stmt)
+
+
+def add_message(session: AsyncSession, **values: Any) -> Message:
+    message = Message(**values)
+    session.add(message)
+    return message
+
+
+async def record_message_added(
+    session: AsyncSession, *, thread: Thread, message: Message
+) -> None:
+    """Count the message (atomically in SQL, safe against a concurrent writer),
+    make it the active leaf and the thread's last activity."""
+    stmt = (
+        update(Thread)
+        .where(Thread.id == thread.id)
+        .values(
+            message_count=Thread.message_count + 1,
+            last_message_at=message.created_at,
+            active_message_id=message.id,
+            updated_at=message.created_at,
+        )
+        .returning(Thread.message_count)
+        .execution_options(synchronize_session=False)
+    )
+    count = await session.scalar(stmt)
+    # Mirror the row on the loaded object without marking it dirty.
+    set_committed_value(thread, "message_count", int(count or 0))
+    set_committed_value(thread, "last_message_at", message.created_at)
+    set_committed_value(thread, "active_message_id", message.id)
+    set_committed_value(thread, "updated_at", message.created_at)
+
+
+async def list_branch(
+    session: AsyncSession, *, thread_id: int, leaf_id: int
+) -> Sequence[Message]:
+    """The leaf and its ancestors within the thread, root first. A parent is
+    always older than its child, so `id < child id` also bounds the walk."""
+    branch = (
+        select(Message.id, Message.parent_id)
+        .where(Message.id == leaf_id, Message.thread_id == thread_id)
+        .cte("branch", recursive=True)
+    )
+    child = branch.alias("child")
+    parent = aliased(Message, name="parent")
+    branch = branch.union_all(
+        select(parent.id, parent.parent_id).join(
+            child,
+            (parent.id == child.c.parent_id)
+            & (parent.id < child.c.id)
+            & (parent.thread_id == thread_id),
+        )
+    )
+    stmt = (
+        select(Message).where(Message.id.in_(select(branch.c.id))).order_by(Message.id)
+    )
+    rows = await session.scalars(stmt)
+    return rows.all()
+
+
+async def list_messages(session: AsyncSession, *, thread_id: int) -> Sequence[Message]:
+    stmt = select(Message).where(Message.thread_id == thread_id).order_by(Message.id)
+    rows = await session.scalars(stmt)
+    return rows.all()
