@@ -8,11 +8,12 @@ twice (in-process state is per process by design)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 import redis.asyncio as redis_asyncio
+import structlog
 
 from aihub.infra import Infra, build_infra
 
@@ -69,3 +70,12 @@ async def peers(make_infra: MakeInfra, backend: str) -> tuple[Infra, Infra]:
     if backend == "memory":
         return first, first
     return first, await make_infra()
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Apps built by other tests configure structlog at WARNING; log assertions
+    here need structlog's defaults (every level reaches capture_logs)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

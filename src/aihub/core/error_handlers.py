@@ -8,6 +8,7 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -143,6 +144,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """SQLSTATE class 22 (data exception: a NUL byte, a value out of range) is
+    bad input that slipped past validation; anything else is our fault."""
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        return error_response(
+            request.url.path,
+            422,
+            "validation_error",
+            "Invalid value: the request contains characters or numbers the "
+            "database cannot store",
+        )
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled_error", path=request.url.path)
     return error_response(request.url.path, 500, "api_error", "Internal server error")
@@ -152,4 +168,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AihubError, _aihub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
