@@ -137,3 +137,44 @@ def test_migrate_command_is_idempotent(tmp_path: Path) -> None:
     for _ in range(2):
         subprocess.run([AIHUB, "migrate"], env=env, check=True, capture_output=True)
     assert (tmp_path / "d" / "aihub.db").stat().st_size > 0
+
+
+def test_create_admin_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIHUB_")}
+    env["AIHUB_DATA_DIR"] = str(tmp_path / "d")
+    subprocess.run(
+        [
+            AIHUB,
+            "create-admin",
+            "--email",
+            "boss@example.com",
+            "--username",
+            "boss",
+            "--password",
+            "boss-password-1",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    env.update(AIHUB_HOST="127.0.0.1", AIHUB_PORT=str(port))
+    process = subprocess.Popen(
+        [AIHUB, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, process)
+        token = httpx.post(
+            f"{url}/api/auth/token",
+            data={"username": "boss", "password": "boss-password-1"},
+        ).json()["access_token"]
+        users = httpx.get(
+            f"{url}/api/admin/users", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert users.status_code == 200
+        assert [u["role"] for u in users.json()] == ["admin"]
+        assert not (tmp_path / "d" / "admin_credentials.txt").exists()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
