@@ -15,6 +15,8 @@ from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.auth.router import router as auth_router
 from aihub.catalog import service as catalog_service
+from aihub.catalog.router import router as catalog_router
+from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
@@ -41,9 +43,11 @@ ROUTERS = (
     users_router,
     admin_router,
     categories_router,
+    tokens_router,
     threads_router,
     prompts_router,
     preferences_router,
+    catalog_router,
     provider_keys_router,
     admin_keys_router,
 )

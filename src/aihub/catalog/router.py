@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aihub.auth.deps import CurrentUser
+from aihub.catalog import service
+from aihub.catalog.schemas import AvailableModelList, TokenCountRead, TokenCountRequest
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
+
+
+@router.get(
+    "/available",
+    response_model=AvailableModelList,
+    summary="Models aihub knows, with context size, prices and capabilities",
+)
+async def available_models(_: CurrentUser) -> AvailableModelList:
+    return service.available_models()
+
+
+@tokens_router.post(
+    "/token-count", response_model=TokenCountRead, summary="Count tokens in a text"
+)
+async def count_tokens(body: TokenCountRequest, _: CurrentUser) -> TokenCountRead:
+    count, estimated = await service.acount_tokens(body.provider, body.model, body.text)
+    return TokenCountRead(token_count=count, estimated=estimated)

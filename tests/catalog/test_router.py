@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.factories import make_user
+
+
+async def test_available_models_has_the_seed_shape(client: httpx.AsyncClient) -> None:
+    user = await make_user(client)
+    response = await client.get("/api/models/available", headers=user.headers)
+    assert response.status_code == 200
+    models = response.json()["models"]
+    by_key = {(m["provider"], m["id"]): m for m in models}
+    gpt4 = by_key[("openai", "gpt-4")]
+    assert gpt4["pricing"]["input"] == 10.0
+    assert gpt4["pricing"]["output"] == 30.0
+    assert gpt4["max_tokens"] == 8192
+    assert {
+        "provider",
+        "id",
+        "name",
+        "description",
+        "max_tokens",
+        "pricing",
+        "capabilities",
+    } <= set(gpt4)
+    assert ("anthropic", "claude-3-opus") in by_key
+    assert {m["provider"] for m in models} >= {"openai", "azure", "anthropic", "qwen"}
+
+
+async def test_available_models_needs_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/models/available")
+    assert response.status_code == 401
+
+
+async def test_token_count_is_exact_for_openai_models(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_user(client)
+    response = await client.post(
+        "/api/threads/token-count",
+        json={"provider": "openai", "model": "gpt-4", "text": "hello world"},
+        headers=user.headers,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"token_count": 2, "estimated": False}
+
+
+async def test_token_count_is_an_estimate_for_other_providers(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_user(client)
+    response = await client.post(
+        "/api/threads/token-count",
+        json={
+            "provider": "anthropic",
+            "model": "claude-3-opus",
+            "text": "Проанализируй текст Пушкина 'Евгений Онегин'",
+        },
+        headers=user.headers,
+    )
+    body = response.json()
+    assert body["estimated"] is True
+    assert body["token_count"] > 0
+
+
+async def test_token_count_rejects_a_missing_text(client: httpx.AsyncClient) -> None:
+    user = await make_user(client)
+    response = await client.post(
+        "/api/threads/token-count",
+        json={"provider": "openai", "model": "gpt-4o"},
+        headers=user.headers,
+    )
+    assert response.status_code == 422
