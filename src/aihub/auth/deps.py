@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends
@@ -9,12 +10,22 @@ from fastapi.security import OAuth2PasswordBearer
 
 from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
+from aihub.core.ids import MAX_ID
 from aihub.core.security import decode_access_token
 from aihub.users import repository as users_repository
 from aihub.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def _user_id(claims: Mapping[str, object] | None) -> int | None:
+    """The token's subject as a database id, or None when it is not one."""
+    sub = claims.get("sub") if claims else None
+    if not isinstance(sub, str) or not (sub.isascii() and sub.isdigit()):
+        return None
+    user_id = int(sub)
+    return user_id if 1 <= user_id <= MAX_ID else None
 
 
 async def get_current_user(
@@ -25,10 +36,10 @@ async def get_current_user(
     if not token:
         raise UnauthorizedError("Not authenticated", headers=_BEARER)
     claims = decode_access_token(token, secret=secret)
-    sub = claims.get("sub") if claims else None
-    if claims is None or not isinstance(sub, str) or not sub.isdigit():
+    user_id = _user_id(claims)
+    if claims is None or user_id is None:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
-    user = await users_repository.get_user(session, user_id=int(sub))
+    user = await users_repository.get_user(session, user_id=user_id)
     # A deactivated user, or a token issued before a password change, stops here.
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
@@ -11,8 +11,16 @@ from aihub.core.deps import AppSettings, DbSession, SecretKey
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_BAD_LOGIN: dict[int | str, dict[str, Any]] = {401: _ERROR}
 
-@router.post("/token", response_model=Token, summary="Log in (OAuth2 password form)")
+
+@router.post(
+    "/token",
+    response_model=Token,
+    responses=_BAD_LOGIN,
+    summary="Log in (OAuth2 password form; username = email or username)",
+)
 async def login_form(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: DbSession,
@@ -29,7 +37,12 @@ async def login_form(
     return Token(access_token=token)
 
 
-@router.post("/login", response_model=Token, summary="Log in (JSON)")
+@router.post(
+    "/login",
+    response_model=Token,
+    responses=_BAD_LOGIN,
+    summary='Log in (JSON {"email" or "username", "password"})',
+)
 async def login_json(
     body: LoginRequest, session: DbSession, secret: SecretKey, settings: AppSettings
 ) -> Token:

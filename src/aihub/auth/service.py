@@ -6,19 +6,30 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.core.errors import UnauthorizedError
-from aihub.core.security import create_access_token, hash_password, verify_password
+from aihub.core.security import create_access_token, verify_password
 from aihub.core.settings import Settings
-from aihub.users import repository as users_repository
+from aihub.users import service as users_service
+from aihub.users.models import User
 
 log = structlog.get_logger(__name__)
-_DUMMY_HASH: list[str] = []
+
+# The argon2 hash of a random, forgotten password, made with the same parameters
+# as core.security's hasher (a test keeps them equal): verifying against it costs
+# an unknown login as much time as a wrong password, so timing reveals no accounts.
+UNKNOWN_USER_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$SCJQ995bh51dpgko6+Jpvg$"
+    "jpELxkn75R+qVwtK9eUWelRrZbb2CHOn6d+tGj2HbA8"
+)
+LOGIN_MAX = 320  # the longest email the users table stores
 
 
-async def _burn_a_verify(password: str) -> None:
-    """Spend the same time on an unknown login as on a wrong password."""
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(await hash_password("not-a-real-password"))
-    await verify_password(password, _DUMMY_HASH[0])
+async def _find_account(session: AsyncSession, login: str) -> User | None:
+    """The account a login names. An empty, over-long or NUL-containing login
+    names no account and is not queried: a NUL would be a driver error on
+    PostgreSQL but a plain miss on SQLite, and both must answer the same 401."""
+    if not login or len(login) > LOGIN_MAX or "\x00" in login:
+        return None
+    return await users_service.find_user_by_login(session, login=login)
 
 
 async def login(
@@ -29,14 +40,14 @@ async def login(
     secret: str,
     settings: Settings,
 ) -> str:
-    user = await users_repository.get_user_by_login(session, login=login.strip())
+    user = await _find_account(session, login.strip())
     if user is None:
-        await _burn_a_verify(password)
+        await verify_password(password, UNKNOWN_USER_HASH)
         ok = False
     else:
         ok = await verify_password(password, user.password_hash) and user.is_active
     if user is None or not ok:
-        log.info("login_failed")
+        log.info("login_failed", user_id=user.id if user else None)
         raise UnauthorizedError(
             "Incorrect email/username or password",
             headers={"WWW-Authenticate": "Bearer"},

@@ -21,3 +21,9 @@ class RegistrationClosedError(ForbiddenError):
 
 class LastAdminError(ConflictError):
     default_message = "This would leave no active administrator"
+
+
+class AccountTakenError(ConflictError):
+    """A unique email/username lost a race with a concurrent request."""
+
+    default_message = "This email or username is already taken"

@@ -5,7 +5,20 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aihub.users.models import User
+from aihub.users.models import ROLE_ADMIN, ROLE_USER, User
+
+_LIKE_ESCAPE = "\\"
+
+
+def _like_pattern(text: str) -> str:
+    """`text` as a literal substring pattern: % and _ match only themselves."""
+    escaped = (
+        text.lower()
+        .replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
 
 
 async def get_user(session: AsyncSession, *, user_id: int) -> User | None:
@@ -13,11 +26,12 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User | None:
 
 
 async def get_user_by_login(session: AsyncSession, *, login: str) -> User | None:
-    """A user by email (case-insensitive) or by username."""
+    """A user by email or by username, both case-insensitive."""
+    lowered = login.lower()
     stmt = select(User).where(
-        or_(func.lower(User.email) == login.lower(), User.username == login)
+        or_(func.lower(User.email) == lowered, func.lower(User.username) == lowered)
     )
-    return await session.scalar(stmt.limit(1))
+    return await session.scalar(stmt.order_by(User.id).limit(1))
 
 
 async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None:
@@ -26,7 +40,9 @@ async def get_user_by_email(session: AsyncSession, *, email: str) -> User | None
 
 
 async def get_user_by_username(session: AsyncSession, *, username: str) -> User | None:
-    return await session.scalar(select(User).where(User.username == username))
+    """Case-insensitive: "Admin" and "admin" are the same name."""
+    stmt = select(User).where(func.lower(User.username) == username.lower())
+    return await session.scalar(stmt.limit(1))
 
 
 def add_user(
@@ -35,7 +51,7 @@ def add_user(
     email: str,
     username: str,
     password_hash: str,
-    role: str = "user",
+    role: str = ROLE_USER,
 ) -> User:
     user = User(email=email, username=username, password_hash=password_hash, role=role)
     session.add(user)
@@ -47,11 +63,11 @@ async def list_users(
 ) -> tuple[Sequence[User], int]:
     stmt = select(User)
     if search:
-        pattern = f"%{search.lower()}%"
+        pattern = _like_pattern(search)
         stmt = stmt.where(
             or_(
-                func.lower(User.email).like(pattern),
-                func.lower(User.username).like(pattern),
+                func.lower(User.email).like(pattern, escape=_LIKE_ESCAPE),
+                func.lower(User.username).like(pattern, escape=_LIKE_ESCAPE),
             )
         )
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
@@ -60,13 +76,21 @@ async def list_users(
 
 
 async def has_admin(session: AsyncSession) -> bool:
-    stmt = select(User.id).where(User.role == "admin").limit(1)
+    stmt = select(User.id).where(User.role == ROLE_ADMIN).limit(1)
     return await session.scalar(stmt) is not None
 
 
-async def count_active_admins(session: AsyncSession) -> int:
-    stmt = select(func.count(User.id)).where(User.role == "admin", User.is_active)
-    return int(await session.scalar(stmt) or 0)
+async def lock_active_admin_ids(session: AsyncSession) -> Sequence[int]:
+    """Ids of the active admins, row-locked until commit on PostgreSQL so two
+    admins demoting each other at once cannot both pass the last-admin check
+    (SQLite has no row locks: FOR UPDATE is left out there)."""
+    stmt = (
+        select(User.id)
+        .where(User.role == ROLE_ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return (await session.scalars(stmt)).all()
 
 
 async def delete_user(session: AsyncSession, *, user: User) -> None:

@@ -1,4 +1,8 @@
+"""/api/users: registration and the caller's own account (seed 003)."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -10,8 +14,20 @@ from aihub.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_AUTH: dict[int | str, dict[str, Any]] = {401: _ERROR}
 
-@router.post("/", status_code=201, response_model=UserRead, summary="Register")
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=UserRead,
+    responses={401: _ERROR, 403: _ERROR, 409: _ERROR},
+    summary="Register",
+    description="Open to anyone while AIHUB_OPEN_REGISTRATION is true (the "
+    "default). When it is false, only a request with an administrator's bearer "
+    "token may create accounts; anyone else gets 403 forbidden.",
+)
 async def register_user(
     body: UserCreate, session: DbSession, settings: AppSettings, caller: OptionalUser
 ) -> User:
@@ -20,17 +36,30 @@ async def register_user(
     )
 
 
-@router.get("/me", response_model=UserRead, summary="The current user")
+@router.get("/me", response_model=UserRead, responses=_AUTH, summary="The caller")
 async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.put("/me", response_model=UserRead, summary="Update the current user")
+@router.put(
+    "/me",
+    response_model=UserRead,
+    responses={401: _ERROR, 409: _ERROR},
+    summary="Update the caller's email, username or password",
+    description="A new password ends every token issued before it, this "
+    "request's too: log in again with the new password.",
+)
 async def update_me(body: UserUpdate, user: CurrentUser, session: DbSession) -> User:
     return await service.update_me(session, user=user, data=body)
 
 
-@router.delete("/me", status_code=204, summary="Delete the account and its data")
+@router.delete(
+    "/me",
+    status_code=204,
+    responses={401: _ERROR, 409: _ERROR},
+    summary="Delete the account and all its data",
+    description="409 conflict for the last active administrator.",
+)
 async def delete_me(user: CurrentUser, session: DbSession) -> Response:
     await service.delete_me(session, user=user)
     return Response(status_code=204)

@@ -6,19 +6,21 @@ import os
 import secrets
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.security import hash_password, verify_password
 from aihub.core.settings import Settings
 from aihub.users import repository
 from aihub.users.errors import (
+    AccountTakenError,
     EmailTakenError,
     LastAdminError,
     RegistrationClosedError,
     UsernameTakenError,
     UserNotFoundError,
 )
-from aihub.users.models import ROLE_ADMIN, User
+from aihub.users.models import ROLE_ADMIN, ROLE_USER, User
 from aihub.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 log = structlog.get_logger(__name__)
@@ -93,6 +95,11 @@ async def create_or_update_admin(
         await _upsert_admin(session, email=email, username=username, password=password)
 
 
+async def find_user_by_login(session: AsyncSession, *, login: str) -> User | None:
+    """The account an email or username names, or None (login needs no 404)."""
+    return await repository.get_user_by_login(session, login=login)
+
+
 async def _check_free(
     session: AsyncSession, *, email: str | None, username: str | None, user_id: int
 ) -> None:
@@ -104,6 +111,15 @@ async def _check_free(
         owner = await repository.get_user_by_username(session, username=username)
         if owner is not None and owner.id != user_id:
             raise UsernameTakenError()
+
+
+async def _commit_account(session: AsyncSession) -> None:
+    """Commit; a unique email/username taken by a concurrent request is a 409."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise AccountTakenError() from None
 
 
 async def register_user(
@@ -123,8 +139,12 @@ async def register_user(
         username=data.username,
         password_hash=await hash_password(data.password),
     )
-    await session.commit()
-    log.info("user_registered", user_id=user.id)
+    await _commit_account(session)
+    log.info(
+        "user_registered",
+        user_id=user.id,
+        by_user_id=registrar.id if registrar else None,
+    )
     return user
 
 
@@ -139,7 +159,7 @@ async def update_me(session: AsyncSession, *, user: User, data: UserUpdate) -> U
     if data.password is not None:
         user.password_hash = await hash_password(data.password)
         user.token_version += 1  # tokens issued with the old password stop working
-    await session.commit()
+    await _commit_account(session)
     log.info(
         "user_updated", user_id=user.id, password_changed=data.password is not None
     )
@@ -148,15 +168,31 @@ async def update_me(session: AsyncSession, *, user: User, data: UserUpdate) -> U
 
 async def delete_me(session: AsyncSession, *, user: User) -> None:
     """Deletes the account; every user-owned table cascades on users.id."""
-    if user.is_admin and user.is_active:
-        await _ensure_other_admin(session)
+    was_admin = user.is_admin and user.is_active
+    if was_admin:
+        await _ensure_other_admin(session, user_id=user.id)
     await repository.delete_user(session, user=user)
+    if was_admin:
+        await _ensure_an_admin_remains(session)
     await session.commit()
     log.info("user_deleted", user_id=user.id)
 
 
-async def _ensure_other_admin(session: AsyncSession) -> None:
-    if await repository.count_active_admins(session) <= 1:
+async def _ensure_other_admin(session: AsyncSession, *, user_id: int) -> None:
+    """Before the change: raise unless an active admin other than `user_id`
+    exists. On PostgreSQL this locks the admins' rows, so a concurrent change
+    waits for ours and then sees it."""
+    admin_ids = await repository.lock_active_admin_ids(session)
+    if not any(admin_id != user_id for admin_id in admin_ids):
+        raise LastAdminError()
+
+
+async def _ensure_an_admin_remains(session: AsyncSession) -> None:
+    """After the change, flushed: SQLite has no row locks and reads outside a
+    transaction, but the flushed write holds its one write lock, so a second
+    concurrent change counts only after ours has committed. Raising rolls back."""
+    await session.flush()
+    if not await repository.lock_active_admin_ids(session):
         raise LastAdminError()
 
 
@@ -177,25 +213,30 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def admin_update_user(
-    session: AsyncSession, *, user_id: int, data: UserAdminUpdate
+    session: AsyncSession, *, admin: User, user_id: int, data: UserAdminUpdate
 ) -> User:
+    """Role and activity; deactivation ends the user's tokens at once, and no
+    change may leave the hub without an active administrator."""
     user = await get_user(session, user_id=user_id)
     loses_admin = (
         user.is_admin
         and user.is_active
-        and (data.role == "user" or data.is_active is False)
+        and (data.role == ROLE_USER or data.is_active is False)
     )
     if loses_admin:
-        await _ensure_other_admin(session)
+        await _ensure_other_admin(session, user_id=user.id)
     if data.role is not None:
         user.role = data.role
     if data.is_active is not None and data.is_active != user.is_active:
         user.is_active = data.is_active
         user.token_version += 1  # a deactivated user's tokens end at once
+    if loses_admin:
+        await _ensure_an_admin_remains(session)
     await session.commit()
     log.info(
         "user_changed_by_admin",
         user_id=user.id,
+        by_user_id=admin.id,
         role=user.role,
         is_active=user.is_active,
     )
