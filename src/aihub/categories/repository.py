@@ -1,8 +1,10 @@
+"""Every query on categories, always filtered by user_id in SQL; never commits."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.categories.models import Category
@@ -20,13 +22,17 @@ async def get_category(
 async def get_category_by_name(
     session: AsyncSession, *, user_id: int, name: str
 ) -> Category | None:
-    stmt = select(Category).where(Category.user_id == user_id, Category.name == name)
-    return await session.scalar(stmt.limit(1))
+    """Case-insensitive (Unicode-aware on SQLite too: core registers lower())."""
+    stmt = select(Category).where(
+        Category.user_id == user_id, func.lower(Category.name) == name.lower()
+    )
+    return await session.scalar(stmt.order_by(Category.id).limit(1))
 
 
 async def list_categories(
     session: AsyncSession, *, user_id: int, skip: int, limit: int
 ) -> Sequence[Category]:
+    """By name, then id (index ix_categories_user_id_name)."""
     stmt = (
         select(Category)
         .where(Category.user_id == user_id)

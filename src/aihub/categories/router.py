@@ -1,6 +1,9 @@
+"""/api/categories: the caller's categories (seed 003, section "Категории")."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -14,8 +17,18 @@ from aihub.core.pagination import Page
 
 router = APIRouter(prefix="/api/categories", tags=["categories"])
 
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_AUTH: dict[int | str, dict[str, Any]] = {401: _ERROR}
+_ONE: dict[int | str, dict[str, Any]] = {401: _ERROR, 404: _ERROR}
 
-@router.get("/", response_model=list[CategoryRead], summary="List categories")
+
+@router.get(
+    "/",
+    response_model=list[CategoryRead],
+    responses=_AUTH,
+    summary="List categories",
+    description="The caller's categories ordered by name, then id; skip/limit.",
+)
 async def list_categories(
     user: CurrentUser, session: DbSession, page: Page
 ) -> Sequence[Category]:
@@ -24,21 +37,39 @@ async def list_categories(
     )
 
 
-@router.post("/", status_code=201, response_model=CategoryRead, summary="Create")
+@router.post(
+    "/",
+    status_code=201,
+    response_model=CategoryRead,
+    responses={**_AUTH, 409: _ERROR},
+    summary="Create a category",
+    description="Names are unique per user, case-insensitively (409 conflict).",
+)
 async def create_category(
     body: CategoryCreate, user: CurrentUser, session: DbSession
 ) -> Category:
     return await service.create_category(session, user=user, data=body)
 
 
-@router.get("/{category_id}", response_model=CategoryRead, summary="One category")
+@router.get(
+    "/{category_id}",
+    response_model=CategoryRead,
+    responses=_ONE,
+    summary="One category",
+)
 async def get_category(
     category_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Category:
     return await service.get_category(session, user=user, category_id=category_id)
 
 
-@router.put("/{category_id}", response_model=CategoryRead, summary="Update")
+@router.put(
+    "/{category_id}",
+    response_model=CategoryRead,
+    responses={**_ONE, 409: _ERROR},
+    summary="Update a category",
+    description="Partial: only the fields sent change.",
+)
 async def update_category(
     category_id: IdPath, body: CategoryUpdate, user: CurrentUser, session: DbSession
 ) -> Category:
@@ -47,7 +78,13 @@ async def update_category(
     )
 
 
-@router.delete("/{category_id}", status_code=204, summary="Delete")
+@router.delete(
+    "/{category_id}",
+    status_code=204,
+    responses=_ONE,
+    summary="Delete a category",
+    description="Its threads and prompts stay, with category_id null.",
+)
 async def delete_category(
     category_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Response:

@@ -1,11 +1,16 @@
-"""Categories organise a user's threads and prompts. Names are unique per user
-(a duplicate is a 409 conflict); deleting one leaves its threads and prompts
-uncategorised."""
+"""Categories organise a user's threads and prompts.
+
+Names are unique per user, compared case-insensitively after trimming ("Work" and
+"work " collide): a duplicate is a 409 conflict naming the name. Two users may
+use the same name. Lists are ordered by name, then id. Deleting a category
+leaves its threads and prompts uncategorised (category_id null, by the foreign
+key's ON DELETE SET NULL)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.categories import repository
@@ -13,6 +18,8 @@ from aihub.categories.errors import CategoryNameTakenError, CategoryNotFoundErro
 from aihub.categories.models import Category
 from aihub.categories.schemas import CategoryCreate, CategoryUpdate
 from aihub.users.models import User
+
+log = structlog.get_logger(__name__)
 
 
 async def get_category(
@@ -39,7 +46,9 @@ async def _check_name_free(
 ) -> None:
     other = await repository.get_category_by_name(session, user_id=user.id, name=name)
     if other is not None and other.id != category_id:
-        raise CategoryNameTakenError()
+        raise CategoryNameTakenError(
+            f'You already have a category named "{other.name}"'
+        )
 
 
 async def create_category(
@@ -54,6 +63,7 @@ async def create_category(
         color=data.color,
     )
     await session.commit()
+    log.info("category_created", category_id=category.id, user_id=user.id)
     return category
 
 
@@ -68,7 +78,7 @@ async def update_category(
         )
     for field, value in changes.items():
         if field == "name" and value is None:
-            continue
+            continue  # a category always has a name
         setattr(category, field, value)
     await session.commit()
     return category
@@ -80,3 +90,4 @@ async def delete_category(
     category = await get_category(session, user=user, category_id=category_id)
     await repository.delete_category(session, category=category)
     await session.commit()
+    log.info("category_deleted", category_id=category_id, user_id=user.id)

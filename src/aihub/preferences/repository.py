@@ -1,3 +1,6 @@
+"""Every query on model_preferences, always filtered by user_id in SQL; never
+commits."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

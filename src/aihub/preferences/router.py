@@ -1,6 +1,10 @@
+"""/api/models/preferences: the caller's model settings (seed 003, section
+"Настройки моделей"). GET /api/models/available belongs to the catalog."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -18,9 +22,17 @@ from aihub.preferences.schemas import (
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_AUTH: dict[int | str, dict[str, Any]] = {401: _ERROR}
+_ONE: dict[int | str, dict[str, Any]] = {401: _ERROR, 404: _ERROR}
+
 
 @router.get(
-    "/preferences", response_model=list[PreferenceRead], summary="Your preferences"
+    "/preferences",
+    response_model=list[PreferenceRead],
+    responses=_AUTH,
+    summary="List model preferences",
+    description="The caller's preferences ordered by id; skip/limit.",
 )
 async def list_preferences(
     user: CurrentUser, session: DbSession, page: Page
@@ -33,7 +45,9 @@ async def list_preferences(
 @router.get(
     "/preferences/default",
     response_model=dict[str, PreferenceRead],
+    responses=_AUTH,
     summary="The default preference of each provider",
+    description="An object keyed by provider; {} when there is none.",
 )
 async def default_preferences(
     user: CurrentUser, session: DbSession
@@ -42,7 +56,12 @@ async def default_preferences(
 
 
 @router.post(
-    "/preferences", status_code=201, response_model=PreferenceRead, summary="Create"
+    "/preferences",
+    status_code=201,
+    response_model=PreferenceRead,
+    responses=_AUTH,
+    summary="Create a model preference",
+    description="is_default true clears it on the caller's others of the provider.",
 )
 async def create_preference(
     body: PreferenceCreate, user: CurrentUser, session: DbSession
@@ -51,7 +70,10 @@ async def create_preference(
 
 
 @router.get(
-    "/preferences/{preferences_id}", response_model=PreferenceRead, summary="One"
+    "/preferences/{preferences_id}",
+    response_model=PreferenceRead,
+    responses=_ONE,
+    summary="One model preference",
 )
 async def get_preference(
     preferences_id: IdPath, user: CurrentUser, session: DbSession
@@ -62,7 +84,11 @@ async def get_preference(
 
 
 @router.put(
-    "/preferences/{preferences_id}", response_model=PreferenceRead, summary="Update"
+    "/preferences/{preferences_id}",
+    response_model=PreferenceRead,
+    responses=_ONE,
+    summary="Update a model preference",
+    description="Partial: only the fields sent change.",
 )
 async def update_preference(
     preferences_id: IdPath,
@@ -75,7 +101,12 @@ async def update_preference(
     )
 
 
-@router.delete("/preferences/{preferences_id}", status_code=204, summary="Delete")
+@router.delete(
+    "/preferences/{preferences_id}",
+    status_code=204,
+    responses=_ONE,
+    summary="Delete a model preference",
+)
 async def delete_preference(
     preferences_id: IdPath, user: CurrentUser, session: DbSession
 ) -> Response:

@@ -1,11 +1,14 @@
-"""Model preferences: per-user settings per model, one default per provider.
-Setting is_default on one clears it on the user's others of that provider in
-the same transaction."""
+"""Model preferences: a user's settings per model, at most one default per
+provider. Setting is_default on one (on create, on update, or by moving a
+default to another provider) clears it on the user's others of that provider in
+the same transaction. Deleting the default leaves the provider without one (no
+other is promoted). Lists are ordered by id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.preferences import repository
@@ -13,6 +16,10 @@ from aihub.preferences.errors import PreferenceNotFoundError
 from aihub.preferences.models import ModelPreference
 from aihub.preferences.schemas import PreferenceCreate, PreferenceUpdate
 from aihub.users.models import User
+
+log = structlog.get_logger(__name__)
+
+_NOT_NULLABLE = frozenset({"provider", "model", "is_default"})
 
 
 async def get_preference(
@@ -37,7 +44,8 @@ async def list_preferences(
 async def default_preferences(
     session: AsyncSession, *, user: User
 ) -> dict[str, ModelPreference]:
-    """The default preference of each provider (seed: an object keyed by it)."""
+    """The default preference of each provider (seed: an object keyed by it).
+    Should two ever be marked (concurrent writes), the newest wins."""
     defaults: dict[str, ModelPreference] = {}
     for preference in await repository.list_defaults(session, user_id=user.id):
         defaults.setdefault(preference.provider, preference)
@@ -75,6 +83,7 @@ async def create_preference(
     repository.add_preference(session, preference)
     await _settle_default(session, user=user, preference=preference)
     await session.commit()
+    log.info("preference_created", preference_id=preference.id, user_id=user.id)
     return preference
 
 
@@ -83,7 +92,7 @@ async def update_preference(
 ) -> ModelPreference:
     preference = await get_preference(session, user=user, preference_id=preference_id)
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field in ("provider", "model", "is_default"):
+        if value is None and field in _NOT_NULLABLE:
             continue
         setattr(preference, field, value)
     await _settle_default(session, user=user, preference=preference)
@@ -97,3 +106,4 @@ async def delete_preference(
     preference = await get_preference(session, user=user, preference_id=preference_id)
     await repository.delete_preference(session, preference=preference)
     await session.commit()
+    log.info("preference_deleted", preference_id=preference_id, user_id=user.id)

@@ -9,3 +9,7 @@ class PromptNotFoundError(NotFoundError):
 
 class PromptVariablesMissingError(ValidationFailedError):
     default_message = "Prompt variables left unfilled"
+
+
+class PromptRenderTooLongError(ValidationFailedError):
+    default_message = "The rendered prompt would be too long"
