@@ -30,6 +30,8 @@ from aihub.main import create_app
 from aihub.migrate import upgrade
 from aihub.models import Base
 
+pytest_plugins = ["tests.fakes.plugin"]
+
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "admin-password-123"
 
