@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    key_wait_s: float = Field(default=30.0, ge=0)
+    key_cooldown_s: float = Field(default=30.0, ge=1)
+    key_probe_interval_s: float = Field(default=60.0, gt=0)
+    upstream_connect_timeout_s: float = Field(default=10.0, gt=0)
+    upstream_idle_timeout_s: float = Field(default=120.0, gt=0)
+    upstream_retries: int = Field(default=2, ge=0, le=10)
+    # "provider/model" -> ["provider/model", ...] tried when its keys cannot serve.
+    model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    chat_flush_interval_s: float = Field(default=0.5, gt=0)
+    completion_cache_ttl_s: int = Field(default=3600, ge=0)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sentry_dsn: str | None = Field(
