@@ -1,0 +1,174 @@
+"""Usage statistics of one user from the requests table (seed 003,
+"Статистика использования").
+
+- Dates are whole UTC days, both ends inclusive: a day D covers
+  [D 00:00, D+1 00:00) UTC. GET /usage defaults to end_date = today (UTC) and
+  start_date = end_date - 30 days (the seed's 2024-02-16..2024-03-16).
+  start_date after end_date (given or defaulted) is a 422.
+- Every row counts as a request: a cached answer (cost 0) and a failed call
+  with 0 tokens included. Tokens are total_tokens sums.
+- daily_usage lists only the days that have requests, ascending.
+- model_usage and provider_summary are ordered by cost desc, then requests
+  desc, then name (so the order is stable).
+- Costs are rounded to 6 decimals on output; savings to 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aihub.usage import repository
+from aihub.usage.errors import InvalidDateRangeError
+from aihub.usage.repository import Totals, Window
+from aihub.usage.schemas import (
+    AllTimeUsage,
+    DailyUsage,
+    ModelUsage,
+    PeriodUsage,
+    ProviderSummary,
+    Savings,
+    UsageStatistics,
+    UsageSummary,
+)
+from aihub.users.models import User
+
+SUBSCRIPTION_COST_USD = 20.0
+DEFAULT_PERIOD_DAYS = 30
+COST_DECIMALS = 6
+SAVINGS_DECIMALS = 2
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def day_window(start: dt.date, end: dt.date) -> Window:
+    """[start 00:00, end+1 00:00) UTC; open-ended when end is the last date."""
+    upper = None if end == dt.date.max else _midnight(end + dt.timedelta(days=1))
+    return Window(_midnight(start), upper)
+
+
+def _cost(value: float) -> float:
+    return round(value, COST_DECIMALS)
+
+
+def resolve_period(
+    start_date: dt.date | None, end_date: dt.date | None, *, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The inclusive period GET /usage reports on (defaults in the docstring)."""
+    end = end_date if end_date is not None else today
+    if start_date is not None:
+        start = start_date
+    elif end.toordinal() > DEFAULT_PERIOD_DAYS:
+        start = end - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
+    else:  # end_date in January of year 1: no 30 days before it
+        start = dt.date.min
+    if start > end:
+        raise InvalidDateRangeError(
+            f"start_date ({start.isoformat()}) must not be after "
+            f"end_date ({end.isoformat()})"
+        )
+    return start, end
+
+
+async def get_usage_statistics(
+    session: AsyncSession,
+    *,
+    user: User,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> UsageStatistics:
+    start, end = resolve_period(start_date, end_date, today=today or today_utc())
+    window = day_window(start, end)
+    totals = await repository.get_totals(session, user_id=user.id, window=window)
+    days = await repository.list_daily_totals(session, user_id=user.id, window=window)
+    models = await repository.list_model_totals(session, user_id=user.id, window=window)
+    providers = await repository.list_provider_totals(
+        session, user_id=user.id, window=window
+    )
+    model_usage = [
+        ModelUsage(
+            provider=m.provider,
+            model=m.model,
+            requests=m.totals.requests,
+            tokens=m.totals.tokens,
+            cost=_cost(m.totals.cost),
+        )
+        for m in models
+    ]
+    model_usage.sort(key=lambda m: (-m.cost, -m.requests, m.provider, m.model))
+    provider_summary = [
+        ProviderSummary(
+            provider=p.provider,
+            requests=p.totals.requests,
+            tokens=p.totals.tokens,
+            cost=_cost(p.totals.cost),
+            models_count=p.models_count,
+        )
+        for p in providers
+    ]
+    provider_summary.sort(key=lambda p: (-p.cost, -p.requests, p.provider))
+    return UsageStatistics(
+        start_date=start,
+        end_date=end,
+        total_requests=totals.requests,
+        total_tokens=totals.tokens,
+        total_cost=_cost(totals.cost),
+        daily_usage=[
+            DailyUsage(
+                date=d.day,
+                requests=d.totals.requests,
+                tokens=d.totals.tokens,
+                cost=_cost(d.totals.cost),
+            )
+            for d in days
+        ],
+        model_usage=model_usage,
+        provider_summary=provider_summary,
+    )
+
+
+def _period(start: dt.date, end: dt.date, totals: Totals) -> PeriodUsage:
+    return PeriodUsage(
+        start_date=start,
+        end_date=end,
+        requests=totals.requests,
+        tokens=totals.tokens,
+        cost=_cost(totals.cost),
+    )
+
+
+async def get_usage_summary(
+    session: AsyncSession, *, user: User, today: dt.date | None = None
+) -> UsageSummary:
+    """This UTC month to date, the last 30 days, all time, and what the month
+    saved against a SUBSCRIPTION_COST_USD subscription (never negative)."""
+    today = today or today_utc()
+    month_start = today.replace(day=1)
+    last_30_start = today - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
+    all_time, (month, last_30) = await repository.get_window_totals(
+        session,
+        user_id=user.id,
+        windows=[day_window(month_start, today), day_window(last_30_start, today)],
+    )
+    saved = max(0.0, SUBSCRIPTION_COST_USD - month.cost)
+    return UsageSummary(
+        current_month=_period(month_start, today, month),
+        last_30_days=_period(last_30_start, today, last_30),
+        all_time=AllTimeUsage(
+            requests=all_time.requests,
+            tokens=all_time.tokens,
+            cost=_cost(all_time.cost),
+        ),
+        savings=Savings(
+            vs_subscription=round(saved, SAVINGS_DECIMALS),
+            subscription_cost=SUBSCRIPTION_COST_USD,
+        ),
+    )
