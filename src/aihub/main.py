@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,9 @@ from aihub.catalog import service as catalog_service
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
+from aihub.chat.llm import LlmClient
+from aihub.chat.router import router as chat_router
+from aihub.chat.runs import RunHub, recover_orphans
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
@@ -29,9 +33,13 @@ from aihub.infra import build_infra
 from aihub.ops.router import router as ops_router
 from aihub.preferences.router import router as preferences_router
 from aihub.prompts.router import router as prompts_router
+from aihub.provider_keys.pool import start_key_pool
+from aihub.provider_keys.probe import start_probe
 from aihub.provider_keys.router import admin_router as admin_keys_router
 from aihub.provider_keys.router import router as provider_keys_router
+from aihub.providers.http import Timeouts, close_http_session, create_http_session
 from aihub.threads.router import router as threads_router
+from aihub.usage.router import router as usage_router
 from aihub.users import service as users_service
 from aihub.users.router import router as users_router
 
@@ -44,12 +52,14 @@ ROUTERS = (
     admin_router,
     categories_router,
     tokens_router,
+    chat_router,
     threads_router,
     prompts_router,
     preferences_router,
     catalog_router,
     provider_keys_router,
     admin_keys_router,
+    usage_router,
 )
 
 
@@ -63,8 +73,34 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = build_sessionmaker(engine)
     app.state.infra = await build_infra(settings.redis_url)
     app.state.redis = app.state.infra.redis
+    app.state.http = create_http_session()
     await asyncio.to_thread(catalog_service.warm_up)
     await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
+    key_pool = await start_key_pool(
+        app.state,
+        default_wait_s=settings.key_wait_s,
+        default_cooldown_s=settings.key_cooldown_s,
+    )
+    key_probe = start_probe(app.state, interval_s=settings.key_probe_interval_s)
+    app.state.llm = LlmClient(
+        pool=key_pool,
+        http=app.state.http,
+        timeouts=Timeouts(
+            connect_s=settings.upstream_connect_timeout_s,
+            idle_s=settings.upstream_idle_timeout_s,
+        ),
+        retries=settings.upstream_retries,
+        fallbacks=settings.model_fallbacks,
+    )
+    chat_runs = RunHub(
+        sessionmaker=app.state.sessionmaker,
+        events=app.state.infra.events,
+        state=app.state.infra.state,
+        flush_interval_s=settings.chat_flush_interval_s,
+    )
+    await chat_runs.start()
+    app.state.chat_runs = chat_runs
+    await recover_orphans(app.state.sessionmaker, app.state.infra.state)
     log.info(
         "aihub_started",
         version=__version__,
@@ -74,6 +110,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await chat_runs.close()
+        key_probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await key_probe
+        await key_pool.close()
+        await close_http_session(app.state.http)
         await app.state.infra.close()
         await engine.dispose()
 

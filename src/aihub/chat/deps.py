@@ -1,0 +1,41 @@
+"""The chat core's process-wide objects, from the app's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query
+from starlette.requests import HTTPConnection
+
+from aihub.chat.runs import RunHub
+from aihub.chat.schemas import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
+from aihub.chat.service import ChatDeps
+
+
+def _chat_deps(conn: HTTPConnection) -> ChatDeps:
+    state = conn.app.state
+    return ChatDeps(
+        llm=state.llm, runs=state.chat_runs, key_wait_s=state.settings.key_wait_s
+    )
+
+
+def _runs(conn: HTTPConnection) -> RunHub:
+    runs: RunHub = conn.app.state.chat_runs
+    return runs
+
+
+Chat = Annotated[ChatDeps, Depends(_chat_deps)]
+Runs = Annotated[RunHub, Depends(_runs)]
+UseContext = Annotated[
+    bool, Query(description="false: send only this message and the system prompt")
+]
+Timeout = Annotated[
+    float,
+    Query(
+        alias="timeout",
+        gt=0,
+        le=MAX_TIMEOUT_S,
+        description="Generation timeout in seconds",
+    ),
+]
+DEFAULT_TIMEOUT = DEFAULT_TIMEOUT_S

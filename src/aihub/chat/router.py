@@ -1,0 +1,214 @@
+"""Sending and streaming in threads, stop, regenerate and edit (seed 003)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import StreamingResponse
+
+from aihub.auth.deps import CurrentUser
+from aihub.chat import service
+from aihub.chat.deps import DEFAULT_TIMEOUT, Chat, Runs, Timeout, UseContext
+from aihub.chat.runs import GenerationRun
+from aihub.chat.schemas import (
+    EditMessage,
+    RegenerateOptions,
+    SendMessage,
+    StopResult,
+    ThreadStreamCreate,
+)
+from aihub.chat.sse import stream_response
+from aihub.core.deps import DbSession
+from aihub.core.ids import IdQuery
+from aihub.threads import repository as threads_repository
+from aihub.threads import service as threads_service
+from aihub.threads.deps import ThreadId
+from aihub.threads.errors import MessageNotFoundError
+from aihub.threads.models import Message
+from aihub.threads.schemas import MessageRead, ThreadRead
+
+router = APIRouter(prefix="/api/threads", tags=["chat"])
+
+_ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: _ERROR for code in (400, 402, 404, 429, 502, 504)
+}
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}},
+        "description": "SSE: start, delta..., [error], done (see the README)",
+    },
+    **_ERRORS,
+}
+STOPPED = "Генерация прервана"
+NOTHING_TO_STOP = "Нет активной генерации"
+
+
+async def _answer(session: DbSession, run: GenerationRun) -> Message:
+    """Wait for the run; its stored message, or its error raised."""
+    result = await run.wait()
+    if result.error is not None:
+        raise result.error
+    message = await threads_repository.get_message(
+        session, thread_id=run.spec.thread_id, message_id=run.message_id
+    )
+    if message is None:  # deleted with its thread while generating
+        raise MessageNotFoundError(run.message_id)
+    await session.refresh(message)
+    return message
+
+
+@router.post(
+    "/stream",
+    response_class=StreamingResponse,
+    responses=_SSE,
+    summary="Create a thread and stream the answer to its initial message",
+)
+async def create_and_stream(
+    body: ThreadStreamCreate,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    timeout_s: Timeout = DEFAULT_TIMEOUT,
+) -> StreamingResponse:
+    thread, run = await service.create_and_stream(
+        session, chat, user=user, body=body, timeout_s=timeout_s
+    )
+    await session.refresh(thread, ["category"])
+    info = ThreadRead.model_validate(thread).model_dump(mode="json")
+    return stream_response(run, before=[("thread", info)])
+
+
+@router.post(
+    "/{thread_id}/send",
+    response_model=MessageRead,
+    responses=_ERRORS,
+    summary="Send a message and get the answer",
+)
+async def send_message(
+    thread_id: ThreadId,
+    body: SendMessage,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    use_context: UseContext = True,
+    timeout_s: Timeout = DEFAULT_TIMEOUT,
+) -> Message:
+    run = await service.send(
+        session,
+        chat,
+        user=user,
+        thread_id=thread_id,
+        body=body,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return await _answer(session, run)
+
+
+@router.post(
+    "/{thread_id}/stream",
+    response_class=StreamingResponse,
+    responses=_SSE,
+    summary="Send a message and stream the answer (SSE)",
+)
+async def stream_message(
+    thread_id: ThreadId,
+    body: SendMessage,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    use_context: UseContext = True,
+    timeout_s: Timeout = DEFAULT_TIMEOUT,
+) -> StreamingResponse:
+    run = await service.send(
+        session,
+        chat,
+        user=user,
+        thread_id=thread_id,
+        body=body,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return stream_response(run)
+
+
+@router.post(
+    "/{thread_id}/stream/stop",
+    response_model=StopResult,
+    responses=_ERRORS,
+    summary="Stop the thread's running generation (from any process)",
+)
+async def stop_stream(
+    thread_id: ThreadId,
+    user: CurrentUser,
+    session: DbSession,
+    runs: Runs,
+    message_id: IdQuery | None = None,
+) -> StopResult:
+    await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    stopped = await runs.request_stop(
+        user_id=user.id, thread_id=thread_id, message_id=message_id
+    )
+    return StopResult(success=stopped, message=STOPPED if stopped else NOTHING_TO_STOP)
+
+
+@router.post(
+    "/{thread_id}/messages/{message_id}/regenerate",
+    response_model=MessageRead,
+    responses=_SSE,
+    summary="Answer again (a new branch); ?stream=true for SSE",
+)
+async def regenerate(
+    thread_id: ThreadId,
+    message_id: ThreadId,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    body: RegenerateOptions | None = None,
+    use_context: UseContext = True,
+    stream: bool = False,
+    timeout_s: Timeout = DEFAULT_TIMEOUT,
+) -> Any:
+    run = await service.regenerate(
+        session,
+        chat,
+        user=user,
+        thread_id=thread_id,
+        message_id=message_id,
+        body=body or RegenerateOptions(),
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return stream_response(run) if stream else await _answer(session, run)
+
+
+@router.post(
+    "/{thread_id}/messages/{message_id}/edit",
+    response_model=MessageRead,
+    responses=_SSE,
+    summary="Edit a user message (a new branch) and answer it; ?stream=true for SSE",
+)
+async def edit_message(
+    thread_id: ThreadId,
+    message_id: ThreadId,
+    body: EditMessage,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    use_context: UseContext = True,
+    stream: bool = False,
+    timeout_s: Timeout = DEFAULT_TIMEOUT,
+) -> Any:
+    run = await service.edit(
+        session,
+        chat,
+        user=user,
+        thread_id=thread_id,
+        message_id=message_id,
+        body=body,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return stream_response(run) if stream else await _answer(session, run)

@@ -1,0 +1,534 @@
+"""Generations that outlive their HTTP request: run, persist, stop, recover.
+
+A ``GenerationRun`` streams one assistant answer in a task of its own, so that
+neither a slow client nor a vanished one decides what is stored:
+
+- the assistant message exists (status ``streaming``) before the first upstream
+  byte; its text is written every ``flush_interval_s`` while it grows;
+- it ends ``complete``, ``stopped`` (a user's stop), ``interrupted`` (client gone,
+  timeout, shutdown) or ``error`` (the provider failed); the partial text, the
+  reason and the usage (the provider's, else counted here) are stored with it and
+  one row goes to the request log;
+- whoever listens reads frames (``start``, ``delta``, ``error``, ``done``) from
+  ``frames()``; nobody listening changes nothing.
+
+``RunHub`` (``app.state.chat_runs``) keeps this process's runs and makes stop
+work from any process: a stop is published on the event bus and the process
+holding the run ends it. Each live run keeps a heartbeat key in the shared state
+store; on start, ``recover_orphans`` marks ``streaming`` messages without one as
+``interrupted`` (their process died) and records their usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aihub.catalog.tokens import count_tokens
+from aihub.chat.errors import GenerationTimeoutError, as_hub_error
+from aihub.chat.llm import LlmCall, Target
+from aihub.core.db import utcnow
+from aihub.core.errors import AihubError
+from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.events import EventBus, Listener, Message
+from aihub.infra.state import KeyValueStore
+from aihub.providers.base import (
+    CompletionBuilder,
+    ProviderError,
+    TextDelta,
+    Usage,
+)
+from aihub.threads.models import Message as ChatMessage
+from aihub.threads.models import Thread
+from aihub.usage.recording import CallRecord, add_record, cost_of
+
+log = structlog.get_logger(__name__)
+
+STOP_CHANNEL = "chat.stop"
+HEARTBEAT_TTL_S = 30.0
+HEARTBEAT_EVERY_S = 10.0
+STOP_WAIT_S = 5.0
+SHUTDOWN_WAIT_S = 10.0
+
+Frame = tuple[str, dict[str, Any]]
+
+# Why a run did not complete -> the status its message keeps.
+REASON_STATUS = {
+    "stopped_by_user": "stopped",
+    "client_disconnected": "interrupted",
+    "timeout": "interrupted",
+    "shutdown": "interrupted",
+    "server_restart": "interrupted",
+    "upstream_error": "error",
+    "internal_error": "error",
+}
+
+
+def run_key(message_id: int) -> str:
+    return f"chat:run:{message_id}"
+
+
+def thread_key(thread_id: int) -> str:
+    return f"chat:thread:{thread_id}"
+
+
+@dataclass(slots=True)
+class RunSpec:
+    user_id: int
+    thread_id: int
+    user_message_id: int
+    assistant_message_id: int
+    target: Target
+    prompt_tokens: int
+    with_context: bool
+    timeout_s: float
+    kind: str = "chat"
+    question: str | None = None
+    extra_start: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RunResult:
+    status: str
+    reason: str | None
+    error: AihubError | None
+    usage: Usage | None
+    cost: float
+    text: str
+
+
+def _usage_block(usage: Usage | None) -> dict[str, int]:
+    usage = usage or Usage(reported=False)
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens
+        or usage.prompt_tokens + usage.completion_tokens,
+    }
+
+
+class GenerationRun:
+    def __init__(self, hub: RunHub, spec: RunSpec, call: LlmCall) -> None:
+        self.hub = hub
+        self.spec = spec
+        self.call = call
+        self.result: RunResult | None = None
+        self.finished = asyncio.Event()
+        self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._builder = CompletionBuilder(spec.target.model)
+        self._stop_reason: str | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._dirty = False
+        self._started = time.monotonic()
+
+    # -- control ----------------------------------------------------------------
+
+    @property
+    def message_id(self) -> int:
+        return self.spec.assistant_message_id
+
+    def stop(self, reason: str = "stopped_by_user") -> None:
+        """End the generation now (idempotent); the partial text is kept."""
+        if self._stop_reason is None and not self.finished.is_set():
+            self._stop_reason = reason
+            if self._consumer is not None:
+                self._consumer.cancel()
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        while (frame := await self._frames.get()) is not None:
+            yield frame
+
+    async def wait(self) -> RunResult:
+        await self.finished.wait()
+        if self.result is None:
+            raise RuntimeError("a finished run always has a result")
+        return self.result
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        self._frames.put_nowait((event, data))
+
+    # -- the run ------------------------------------------------------------------
+
+    async def main(self) -> None:
+        spec = self.spec
+        self._emit(
+            "start",
+            {
+                "thread_id": spec.thread_id,
+                "user_message_id": spec.user_message_id,
+                "assistant_message_id": spec.assistant_message_id,
+                "model": spec.target.model,
+                "provider": spec.target.provider,
+                **spec.extra_start,
+            },
+        )
+        keeper = asyncio.create_task(self._keep())
+        self._consumer = asyncio.create_task(self._consume())
+        if self._stop_reason is not None:  # stopped before it began
+            self._consumer.cancel()
+        status, reason = "complete", None
+        error: AihubError | None = None
+        try:
+            await self._consumer
+        except asyncio.CancelledError:
+            reason = self._stop_reason or "shutdown"
+            self._stop_reason = reason
+            self._consumer.cancel()
+        except TimeoutError:
+            reason = "timeout"
+            error = GenerationTimeoutError(
+                f"Generation took longer than {spec.timeout_s:g} s"
+            )
+        except (ProviderError, AihubError) as exc:
+            reason, error = "upstream_error", as_hub_error(exc)
+        except Exception as exc:  # a bug must not leave the message streaming
+            log.exception("generation_failed", message_id=self.message_id)
+            reason, error = "internal_error", as_hub_error(exc)
+        if reason is not None:
+            status = REASON_STATUS[reason]
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        await self._finish(status, reason, error)
+
+    async def _consume(self) -> None:
+        async with asyncio.timeout(self.spec.timeout_s):
+            async for event in self.call.events():
+                self._builder.add(event)
+                if isinstance(event, TextDelta) and event.text:
+                    self._dirty = True
+                    self._emit("delta", {"content": event.text})
+
+    async def _keep(self) -> None:
+        """Write the growing text every flush interval; keep the heartbeat."""
+        last_beat = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_beat >= HEARTBEAT_EVERY_S:
+                last_beat = now
+                await self.hub.heartbeat(self.spec)
+            await asyncio.sleep(self.hub.flush_interval_s)
+            if self._dirty:
+                self._dirty = False
+                await asyncio.shield(self._flush_text(self._builder.text))
+
+    async def _flush_text(self, text: str) -> None:
+        try:
+            async with self.hub.sessionmaker() as session:
+                await session.execute(
+                    update(ChatMessage)
+                    .where(
+                        ChatMessage.id == self.message_id,
+                        ChatMessage.status == "streaming",
+                    )
+                    .values(content=text, updated_at=utcnow())
+                )
+                await session.commit()
+        except Exception:
+            log.exception("generation_flush_failed", message_id=self.message_id)
+
+    def _final_usage(self, text: str, status: str) -> Usage | None:
+        """The provider's usage; else, once a key took the call and something
+        came back (or it completed), a local count."""
+        reported = self._builder.usage
+        if reported is not None:
+            return reported
+        if self.call.key_id is None or (not text and status != "complete"):
+            return None
+        target = self.spec.target
+        completion, _ = count_tokens(target.provider, target.model, text)
+        prompt = self.spec.prompt_tokens
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            reported=False,
+        )
+
+    async def _finish(
+        self, status: str, reason: str | None, error: AihubError | None
+    ) -> None:
+        spec = self.spec
+        text = self._builder.text
+        target = self.call.target
+        usage = await asyncio.to_thread(self._final_usage, text, status)
+        cost = cost_of(target.provider, target.model, usage)
+        latency_ms = int((time.monotonic() - self._started) * 1000)
+        meta: dict[str, Any] = {
+            "tokens": _usage_block(usage),
+            "cost": cost,
+            "with_context": spec.with_context,
+            "usage_reported": usage.reported if usage is not None else False,
+            "latency_ms": latency_ms,
+            "ttft_ms": self.call.ttft_ms,
+        }
+        if status == "complete":
+            meta["finish_reason"] = self._builder.finish_reason
+        if reason is not None:
+            meta["reason"] = reason
+        if error is not None:
+            meta["error"] = {
+                "error_type": error.error_type,
+                "error_message": error.message,
+            }
+        record = CallRecord(
+            user_id=spec.user_id,
+            kind=spec.kind,
+            provider=target.provider,
+            model=target.model,
+            usage=usage,
+            provider_key_id=self.call.key_id,
+            thread_id=spec.thread_id,
+            message_id=self.message_id,
+            latency_ms=latency_ms,
+            ttft_ms=self.call.ttft_ms,
+            status="ok" if status == "complete" else status,
+            error_type=error.error_type if error is not None else None,
+            question=spec.question,
+        )
+        try:
+            await asyncio.shield(self._store(status, text, usage, target, meta, record))
+        except Exception:
+            log.exception("generation_store_failed", message_id=self.message_id)
+        await self.hub.forget(self)
+        self.result = RunResult(status, reason, error, usage, cost, text)
+        log.info(
+            "generation_finished",
+            thread_id=spec.thread_id,
+            message_id=self.message_id,
+            status=status,
+            reason=reason,
+            provider=target.provider,
+            model=target.model,
+            chars=len(text),
+        )
+        if error is not None:
+            self._emit(
+                "error",
+                {
+                    "error": True,
+                    "error_message": error.message,
+                    "error_type": error.error_type,
+                },
+            )
+        self._emit(
+            "done",
+            {
+                "thread_id": spec.thread_id,
+                "assistant_message_id": self.message_id,
+                "status": status,
+                "reason": reason,
+                "usage": _usage_block(usage),
+                "cost": cost,
+                "latency_ms": latency_ms,
+            },
+        )
+        self._frames.put_nowait(None)
+        self.finished.set()
+
+    async def _store(
+        self,
+        status: str,
+        text: str,
+        usage: Usage | None,
+        target: Target,
+        meta: dict[str, Any],
+        record: CallRecord,
+    ) -> None:
+        now = utcnow()
+        async with self.hub.sessionmaker() as session:
+            await session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.id == self.message_id)
+                .values(
+                    content=text,
+                    status=status,
+                    tokens=usage.completion_tokens if usage is not None else None,
+                    model=target.model,
+                    provider=target.provider,
+                    meta_data=meta,
+                    updated_at=now,
+                )
+            )
+            await session.execute(
+                update(Thread)
+                .where(Thread.id == self.spec.thread_id)
+                .values(last_message_at=now, updated_at=now)
+            )
+            add_record(session, record)
+            await session.commit()
+
+
+class RunHub:
+    """This process's runs, and stop requests from every process."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: EventBus,
+        state: KeyValueStore,
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.flush_interval_s = flush_interval_s
+        self._events = events
+        self._state = state
+        self._runs: dict[int, GenerationRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: Listener | None = None
+
+    async def start(self) -> None:
+        self._listener = await self._events.listen(STOP_CHANNEL, self._on_stop)
+
+    async def close(self) -> None:
+        """Shutdown: every run ends ``interrupted`` with its text stored."""
+        for run in list(self._runs.values()):
+            run.stop("shutdown")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_WAIT_S)
+        if self._listener is not None:
+            await self._listener.close()
+
+    def launch(self, run: GenerationRun) -> None:
+        self._runs[run.message_id] = run
+        task = asyncio.create_task(run.main(), name=f"generation-{run.message_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def get(self, message_id: int) -> GenerationRun | None:
+        return self._runs.get(message_id)
+
+    async def heartbeat(self, spec: RunSpec) -> None:
+        value = {"thread_id": spec.thread_id, "user_id": spec.user_id}
+        try:
+            await self._state.set_json(
+                run_key(spec.assistant_message_id), value, ttl_s=HEARTBEAT_TTL_S
+            )
+            await self._state.set_json(
+                thread_key(spec.thread_id),
+                spec.assistant_message_id,
+                ttl_s=HEARTBEAT_TTL_S,
+            )
+        except BackendUnavailableError:
+            log.warning("generation_heartbeat_failed", thread_id=spec.thread_id)
+
+    async def forget(self, run: GenerationRun) -> None:
+        self._runs.pop(run.message_id, None)
+        with contextlib.suppress(BackendUnavailableError):
+            await self._state.delete(run_key(run.message_id))
+            if await self._state.get_json(thread_key(run.spec.thread_id)) == (
+                run.message_id
+            ):
+                await self._state.delete(thread_key(run.spec.thread_id))
+
+    async def request_stop(
+        self, *, user_id: int, thread_id: int, message_id: int | None
+    ) -> bool:
+        """Stop the thread's running generation (that message's, when given),
+        wherever it runs; True once it has ended and its text is stored."""
+        if message_id is None:
+            found = await self._state.get_json(thread_key(thread_id))
+            message_id = found if isinstance(found, int) else None
+        if message_id is None:
+            return False
+        running = await self._state.get_json(run_key(message_id))
+        local = self._runs.get(message_id)
+        if local is None and not (
+            isinstance(running, dict)
+            and running.get("thread_id") == thread_id
+            and running.get("user_id") == user_id
+        ):
+            return False
+        if local is not None:
+            if local.spec.thread_id != thread_id or local.spec.user_id != user_id:
+                return False
+            local.stop()
+            await asyncio.wait_for(local.finished.wait(), STOP_WAIT_S)
+            return True
+        await self._events.publish(
+            STOP_CHANNEL,
+            {"thread_id": thread_id, "message_id": message_id, "user_id": user_id},
+        )
+        deadline = time.monotonic() + STOP_WAIT_S
+        while time.monotonic() < deadline:
+            if await self._state.get_json(run_key(message_id)) is None:
+                return True
+            await asyncio.sleep(0.05)
+        return True
+
+    def _on_stop(self, _channel: str, message: Message) -> None:
+        run = self._runs.get(message.get("message_id"))  # type: ignore[arg-type]
+        if (
+            run is not None
+            and run.spec.thread_id == message.get("thread_id")
+            and run.spec.user_id == message.get("user_id")
+        ):
+            run.stop()
+
+
+async def recover_orphans(
+    sessionmaker: async_sessionmaker[AsyncSession], state: KeyValueStore
+) -> int:
+    """Mark ``streaming`` messages of dead processes ``interrupted`` (reason
+    server_restart), recording the usage of their partial text."""
+    recovered = 0
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(ChatMessage, Thread.user_id)
+                .join(Thread, Thread.id == ChatMessage.thread_id)
+                .where(ChatMessage.status == "streaming")
+            )
+        ).all()
+        for message, user_id in rows:
+            with contextlib.suppress(BackendUnavailableError):
+                if await state.get_json(run_key(message.id)) is not None:
+                    continue  # another live process holds it
+            meta = dict(message.meta_data or {})
+            provider = message.provider or ""
+            model = message.model or ""
+            completion, _ = count_tokens(provider, model, message.content or "")
+            prompt = int(meta.get("prompt_tokens_estimate") or 0)
+            usage = Usage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=prompt + completion,
+                reported=False,
+            )
+            cost = cost_of(provider, model, usage)
+            meta.update(
+                tokens=_usage_block(usage),
+                cost=cost,
+                usage_reported=False,
+                reason="server_restart",
+            )
+            message.status = "interrupted"
+            message.meta_data = meta
+            message.tokens = completion
+            add_record(
+                session,
+                CallRecord(
+                    user_id=user_id,
+                    kind="chat",
+                    provider=provider,
+                    model=model,
+                    usage=usage,
+                    thread_id=message.thread_id,
+                    message_id=message.id,
+                    status="interrupted",
+                ),
+            )
+            recovered += 1
+        await session.commit()
+    if recovered:
+        log.warning("generations_interrupted_by_restart", count=recovered)
+    return recovered

@@ -1,0 +1,332 @@
+"""Chat in threads: store what the user typed, then start a generation.
+
+Every entry point ends in ``_generate``: the user message (new, edited or the one
+being answered again) is committed first; the context is built from its branch;
+the assistant message is created as the newest leaf, status ``streaming``; a
+``GenerationRun`` takes it from there (see runs.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aihub.catalog.tokens import acount_tokens
+from aihub.chat.context import build_context, system_prompt_of
+from aihub.chat.llm import LlmClient, Target
+from aihub.chat.runs import GenerationRun, RunHub, RunSpec
+from aihub.chat.schemas import (
+    EditMessage,
+    RegenerateOptions,
+    SendMessage,
+    ThreadStreamCreate,
+)
+from aihub.chat.targets import resolve_target
+from aihub.core.errors import BadRequestError
+from aihub.provider_keys.errors import NoProviderKeyError
+from aihub.providers.base import ChatRequest
+from aihub.threads import repository as threads_repository
+from aihub.threads import service as threads_service
+from aihub.threads.errors import MessageNotFoundError
+from aihub.threads.models import Message, Thread
+from aihub.users.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDeps:
+    llm: LlmClient
+    runs: RunHub
+    key_wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What shapes one answer, beyond the thread's own settings."""
+
+    system_prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    provider: str | None = None
+    model: str | None = None
+    use_context: bool = True
+    timeout_s: float = 120.0
+
+
+def _parts(content: str, images: list[str] | None) -> list[dict[str, Any]] | None:
+    if not images:
+        return None
+    parts: list[dict[str, Any]] = [{"type": "text", "text": content}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+    return parts
+
+
+async def send(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    thread_id: int,
+    body: SendMessage,
+    use_context: bool,
+    timeout_s: float,
+) -> GenerationRun:
+    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    options = Options(
+        system_prompt=body.system_prompt,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        provider=body.provider,
+        model=body.model,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    question = await _add_user_message(
+        session,
+        thread=thread,
+        content=body.content,
+        parent_id=thread.active_message_id,
+        images=body.images,
+        meta_data=body.meta_data,
+        provider=body.provider or thread.provider,
+        model=body.model or thread.model,
+    )
+    return await _generate(
+        session, deps, user=user, thread=thread, question=question, options=options
+    )
+
+
+async def create_and_stream(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    body: ThreadStreamCreate,
+    timeout_s: float,
+) -> tuple[Thread, GenerationRun]:
+    detail = await threads_service.create_thread(session, user=user, data=body)
+    question = next(m for m in reversed(detail.messages) if m.role == "user")
+    options = Options(timeout_s=timeout_s)
+    run = await _generate(
+        session,
+        deps,
+        user=user,
+        thread=detail.thread,
+        question=question,
+        options=options,
+    )
+    return detail.thread, run
+
+
+async def regenerate(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    thread_id: int,
+    message_id: int,
+    body: RegenerateOptions,
+    use_context: bool,
+    timeout_s: float,
+) -> GenerationRun:
+    """A new answer beside ``message_id`` (an assistant message), or a new answer
+    to ``message_id`` (a user message); older answers stay as branches."""
+    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    message = await _message(session, thread, message_id)
+    if message.role == "assistant":
+        if message.parent_id is None:
+            raise BadRequestError("This answer has no question to answer again")
+        question = await _message(session, thread, message.parent_id)
+    elif message.role == "user":
+        question = message
+    else:
+        raise BadRequestError("Only a user or an assistant message can be regenerated")
+    options = Options(
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        provider=body.provider,
+        model=body.model,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return await _generate(
+        session, deps, user=user, thread=thread, question=question, options=options
+    )
+
+
+async def edit(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    thread_id: int,
+    message_id: int,
+    body: EditMessage,
+    use_context: bool,
+    timeout_s: float,
+) -> GenerationRun:
+    """A new version of a user message, as a sibling of the old one, answered."""
+    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    original = await _message(session, thread, message_id)
+    if original.role != "user":
+        raise BadRequestError("Only a user message can be edited")
+    question = await _add_user_message(
+        session,
+        thread=thread,
+        content=body.content,
+        parent_id=original.parent_id,
+        images=None,
+        meta_data={**(original.meta_data or {}), "edited_from": original.id},
+        provider=body.provider or thread.provider,
+        model=body.model or thread.model,
+        content_parts=_edited_parts(original, body.content),
+    )
+    options = Options(
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
+        provider=body.provider,
+        model=body.model,
+        use_context=use_context,
+        timeout_s=timeout_s,
+    )
+    return await _generate(
+        session, deps, user=user, thread=thread, question=question, options=options
+    )
+
+
+async def _check_keys(deps: ChatDeps, *, user: User, target: Target) -> None:
+    """No key at all for the model (or its fallbacks) is the caller's error
+    now, before an assistant message is made; other key trouble surfaces in
+    the run (it may clear while waiting)."""
+    for candidate in deps.llm.targets(target):
+        if await deps.llm.pool.has_keys(candidate.provider, user_id=user.id):
+            return
+    raise NoProviderKeyError(target.provider)
+
+
+def _edited_parts(original: Message, content: str) -> list[dict[str, Any]] | None:
+    """The original's images kept with the new text."""
+    if not original.content_parts:
+        return None
+    images = [p for p in original.content_parts if p.get("type") != "text"]
+    return [{"type": "text", "text": content}, *images] if images else None
+
+
+async def _message(session: AsyncSession, thread: Thread, message_id: int) -> Message:
+    message = await threads_repository.get_message(
+        session, thread_id=thread.id, message_id=message_id
+    )
+    if message is None:
+        raise MessageNotFoundError(message_id)
+    return message
+
+
+async def _add_user_message(
+    session: AsyncSession,
+    *,
+    thread: Thread,
+    content: str,
+    parent_id: int | None,
+    images: list[str] | None,
+    meta_data: dict[str, Any] | None,
+    provider: str | None,
+    model: str | None,
+    content_parts: list[dict[str, Any]] | None = None,
+) -> Message:
+    """Store and COMMIT the user's message before anything can fail upstream."""
+    tokens = None
+    if provider and model:
+        tokens, _ = await acount_tokens(provider, model, content)
+    message = await threads_service.add_message(
+        session,
+        thread=thread,
+        role="user",
+        content=content,
+        parent_id=parent_id,
+        tokens=tokens,
+        meta_data=meta_data,
+        content_parts=content_parts or _parts(content, images),
+    )
+    await session.commit()
+    return message
+
+
+async def _generate(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    thread: Thread,
+    question: Message,
+    options: Options,
+) -> GenerationRun:
+    target = await resolve_target(
+        session,
+        user=user,
+        provider=options.provider,
+        model=options.model,
+        thread_provider=thread.provider,
+        thread_model=thread.model,
+    )
+    await _check_keys(deps, user=user, target=target)
+    branch = await threads_repository.list_branch(
+        session, thread_id=thread.id, leaf_id=question.id
+    )
+    system = options.system_prompt or system_prompt_of(branch, thread.system_prompt)
+    max_tokens = options.max_tokens or thread.max_tokens
+    temperature = (
+        options.temperature if options.temperature is not None else thread.temperature
+    )
+    context = await build_context(
+        branch,
+        target=target,
+        system=system,
+        use_context=options.use_context,
+        max_tokens=max_tokens,
+    )
+    if thread.provider is None or thread.model is None:
+        thread.provider, thread.model = target.provider, target.model
+    answer = await threads_service.add_message(
+        session,
+        thread=thread,
+        role="assistant",
+        content="",
+        parent_id=question.id,
+        model=target.model,
+        provider=target.provider,
+        status="streaming",
+        meta_data={
+            "with_context": options.use_context,
+            "prompt_tokens_estimate": context.prompt_tokens,
+            "context_messages": len(context.messages),
+            "context_dropped": context.dropped,
+        },
+    )
+    await session.commit()
+    request = ChatRequest(
+        model=target.model,
+        messages=context.messages,
+        system=system,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    call = deps.llm.stream(
+        user_id=user.id,
+        target=target,
+        request=request,
+        wait_s=min(deps.key_wait_s, options.timeout_s),
+    )
+    spec = RunSpec(
+        user_id=user.id,
+        thread_id=thread.id,
+        user_message_id=question.id,
+        assistant_message_id=answer.id,
+        target=target,
+        prompt_tokens=context.prompt_tokens,
+        with_context=options.use_context,
+        timeout_s=options.timeout_s,
+    )
+    run = GenerationRun(deps.runs, spec, call)
+    deps.runs.launch(run)
+    return run
