@@ -206,3 +206,71 @@ async def list_messages(session: AsyncSession, *, thread_id: int) -> Sequence[Me
     stmt = select(Message).where(Message.thread_id == thread_id).order_by(Message.id)
     rows = await session.scalars(stmt)
     return rows.all()
+
+
+async def list_branch_ids(
+    session: AsyncSession, *, thread_id: int, leaf_id: int
+) -> set[int]:
+    """Ids of the leaf and its ancestors within the thread (no rows loaded)."""
+    branch = (
+        select(Message.id, Message.parent_id)
+        .where(Message.id == leaf_id, Message.thread_id == thread_id)
+        .cte("branch_ids", recursive=True)
+    )
+    child = branch.alias("child")
+    parent = aliased(Message, name="parent")
+    branch = branch.union_all(
+        select(parent.id, parent.parent_id).join(
+            child,
+            (parent.id == child.c.parent_id)
+            & (parent.id < child.c.id)
+            & (parent.thread_id == thread_id),
+        )
+    )
+    rows = await session.scalars(select(branch.c.id))
+    return set(rows.all())
+
+
+async def list_siblings(
+    session: AsyncSession, *, thread_id: int, parent_id: int | None
+) -> Sequence[Message]:
+    """Messages of the thread under `parent_id` (the roots when None), by id."""
+    parent_clause = (
+        Message.parent_id.is_(None)
+        if parent_id is None
+        else Message.parent_id == parent_id
+    )
+    stmt = (
+        select(Message)
+        .where(Message.thread_id == thread_id, parent_clause)
+        .order_by(Message.id)
+    )
+    rows = await session.scalars(stmt)
+    return rows.all()
+
+
+async def get_newest_leaf_id(
+    session: AsyncSession, *, thread_id: int, message_id: int
+) -> int:
+    """Walk down from `message_id`, taking the child with the highest id at each
+    step, and return the leaf reached (`message_id` itself when childless). A
+    child is always newer than its parent, so `id > parent id` bounds the walk."""
+    walk = (
+        select(Message.id)
+        .where(Message.id == message_id, Message.thread_id == thread_id)
+        .cte("walk", recursive=True)
+    )
+    step = walk.alias("step")
+    newest_child = (
+        select(func.max(Message.id))
+        .where(
+            Message.parent_id == step.c.id,
+            Message.id > step.c.id,
+            Message.thread_id == thread_id,
+        )
+        .scalar_subquery()
+    )
+    child = aliased(Message, name="child")
+    walk = walk.union_all(select(child.id).join(step, child.id == newest_child))
+    leaf = await session.scalar(select(func.max(walk.c.id)))
+    return int(leaf) if leaf is not None else message_id

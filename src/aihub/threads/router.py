@@ -4,23 +4,29 @@ model; sending and streaming live with the chat core."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
+from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
+from aihub.threads import branches as threads_branches
+from aihub.threads import export as threads_export
 from aihub.threads import service as threads_service
 from aihub.threads.deps import ThreadId, ThreadQuery
 from aihub.threads.models import Message, Thread
 from aihub.threads.schemas import (
+    MessageBranchesRead,
     MessageCreate,
     MessageRead,
     ThreadCreate,
     ThreadDetailRead,
+    ThreadFork,
     ThreadIds,
     ThreadRead,
+    ThreadTreeRead,
     ThreadUpdate,
 )
 
@@ -128,4 +134,104 @@ async def create_message(
 ) -> Message:
     return await threads_service.create_message(
         session, user=user, thread_id=thread_id, data=body
+    )
+
+
+@router.get(
+    "/{thread_id}/messages/{message_id}/branches",
+    response_model=MessageBranchesRead,
+    responses=_NOT_FOUND,
+    summary="The siblings of a message (same parent) and which one is active",
+)
+async def list_message_branches(
+    thread_id: ThreadId, message_id: IdPath, user: CurrentUser, session: DbSession
+) -> MessageBranchesRead:
+    found = await threads_branches.list_siblings(
+        session, user=user, thread_id=thread_id, message_id=message_id
+    )
+    return MessageBranchesRead(
+        message_id=found.message.id,
+        parent_id=found.message.parent_id,
+        active_index=found.active_index,
+        siblings=[MessageRead.model_validate(m) for m in found.siblings],
+    )
+
+
+@router.post(
+    "/{thread_id}/messages/{message_id}/activate",
+    response_model=ThreadDetailRead,
+    responses=_NOT_FOUND,
+    summary="Make the branch through a message the active one",
+)
+async def activate_message(
+    thread_id: ThreadId, message_id: IdPath, user: CurrentUser, session: DbSession
+) -> ThreadDetailRead:
+    detail = await threads_branches.activate_message(
+        session, user=user, thread_id=thread_id, message_id=message_id
+    )
+    return ThreadDetailRead.build(detail.thread, detail.messages)
+
+
+@router.get(
+    "/{thread_id}/tree",
+    response_model=ThreadTreeRead,
+    responses=_NOT_FOUND,
+    summary="Every message of a thread, all branches",
+)
+async def get_thread_tree(
+    thread_id: ThreadId, user: CurrentUser, session: DbSession
+) -> ThreadTreeRead:
+    tree = await threads_branches.get_tree(session, user=user, thread_id=thread_id)
+    return ThreadTreeRead(
+        active_message_id=tree.thread.active_message_id,
+        messages=[MessageRead.model_validate(m) for m in tree.messages],
+    )
+
+
+@router.post(
+    "/{thread_id}/fork",
+    status_code=201,
+    response_model=ThreadDetailRead,
+    responses=_NOT_FOUND,
+    summary="Copy the path up to a message into a new thread",
+)
+async def fork_thread(
+    thread_id: ThreadId, body: ThreadFork, user: CurrentUser, session: DbSession
+) -> ThreadDetailRead:
+    detail = await threads_branches.fork_thread(
+        session, user=user, thread_id=thread_id, data=body
+    )
+    return ThreadDetailRead.build(detail.thread, detail.messages)
+
+
+@router.get(
+    "/{thread_id}/export",
+    response_class=Response,
+    responses={
+        **_NOT_FOUND,
+        200: {
+            "description": "The thread as an attachment",
+            "content": {"text/markdown": {}, "application/json": {}},
+        },
+    },
+    summary="Export a thread as Markdown or JSON",
+)
+async def export_thread(
+    thread_id: ThreadId,
+    user: CurrentUser,
+    session: DbSession,
+    export_format: Annotated[threads_export.ExportFormat, Query(alias="format")] = "md",
+    branches: threads_export.ExportBranches = "active",
+) -> Response:
+    exported = await threads_export.export_thread(
+        session,
+        user=user,
+        thread_id=thread_id,
+        export_format=export_format,
+        branches=branches,
+    )
+    return Response(
+        content=exported.body,
+        media_type=exported.media_type,
+        headers={"Content-Disposition": exported.content_disposition},
     )

@@ -190,3 +190,36 @@ class ThreadDetailRead(ThreadRead):
         base = ThreadRead.model_validate(thread)
         items = [MessageRead.model_validate(message) for message in messages]
         return cls.model_validate({**dict(base), "messages": items})
+
+
+class MessageBranchesRead(BaseModel):
+    """The siblings of a message (same parent, by id) for a "< 2/3 >" switcher;
+    active_index points at the sibling on the active branch, if any."""
+
+    message_id: int
+    parent_id: int | None
+    active_index: int | None
+    siblings: list[MessageRead]
+
+
+class ThreadTreeRead(BaseModel):
+    """Every message of a thread, all branches, by id."""
+
+    active_message_id: int | None
+    messages: list[MessageRead]
+
+
+class ThreadFork(BaseModel):
+    """Body of POST /api/threads/{id}/fork; a blank title means the default."""
+
+    message_id: DbId
+    title: Title | None = None
+
+
+class ThreadExportRead(ThreadDetailRead):
+    """The JSON export: the thread with its active branch (or every message,
+    with branches=all) and the leaf of the active branch."""
+
+    active_message_id: int | None
+    exported_at: datetime
+    format_version: Literal[1] = 1
