@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from aihub import __version__
 from aihub.admin.router import router as admin_router
+from aihub.ask.router import router as ask_router
 from aihub.auth.router import router as auth_router
 from aihub.catalog import service as catalog_service
 from aihub.catalog.router import router as catalog_router
@@ -53,6 +54,7 @@ ROUTERS = (
     categories_router,
     tokens_router,
     chat_router,
+    ask_router,
     threads_router,
     prompts_router,
     preferences_router,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from aihub.auth.deps import CurrentUser
 from aihub.chat import service
+from aihub.chat.completion import complete
 from aihub.chat.deps import DEFAULT_TIMEOUT, Chat, Runs, Timeout, UseContext
 from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import (
+    CompletionRead,
+    CompletionRequest,
     EditMessage,
     RegenerateOptions,
     SendMessage,
@@ -19,7 +22,7 @@ from aihub.chat.schemas import (
     ThreadStreamCreate,
 )
 from aihub.chat.sse import stream_response
-from aihub.core.deps import DbSession
+from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
@@ -212,3 +215,28 @@ async def edit_message(
         timeout_s=timeout_s,
     )
     return stream_response(run) if stream else await _answer(session, run)
+
+
+@router.post(
+    "/completion",
+    response_model=CompletionRead,
+    responses=_ERRORS,
+    summary="One answer without a thread; deterministic requests are cached",
+)
+async def completion(
+    body: CompletionRequest,
+    user: CurrentUser,
+    session: DbSession,
+    chat: Chat,
+    settings: AppSettings,
+    request: Request,
+) -> CompletionRead:
+    return await complete(
+        session,
+        llm=chat.llm,
+        cache=request.app.state.infra.cache,
+        user=user,
+        body=body,
+        key_wait_s=settings.key_wait_s,
+        cache_ttl_s=settings.completion_cache_ttl_s,
+    )
