@@ -84,7 +84,8 @@ class TestStop:
         finally:
             gate.set()
         done = frames[-1]
-        assert done[0] == "done" and done[1]["status"] == "stopped"
+        assert done[0] == "done"
+        assert done[1]["status"] == "stopped"
         detail = await get_thread(client, user, thread["id"])
         answer = detail["messages"][-1]
         assert answer["status"] == "stopped"
@@ -110,7 +111,7 @@ class TestStop:
     ) -> None:
         gate = threading.Event()
         try:
-            user, thread, task = await _held_stream(
+            _user, thread, task = await _held_stream(
                 client, fake_upstream, "sk-stop-2", gate
             )
             intruder = await make_user(client)
@@ -288,9 +289,11 @@ class TestUpstreamFailures:
         )
         assert response.status_code == status, response.text
         body = response.json()
-        assert body["error"] is True and body["error_type"] == error_type
+        assert body["error"] is True
+        assert body["error_type"] == error_type
         answer = (await get_thread(client, user, thread["id"]))["messages"][-1]
-        assert answer["role"] == "assistant" and answer["status"] == "error"
+        assert answer["role"] == "assistant"
+        assert answer["status"] == "error"
 
     async def test_timeout_interrupts_and_keeps_the_text(
         self, client: httpx.AsyncClient, fake_upstream: FakeUpstream
@@ -313,7 +316,8 @@ class TestUpstreamFailures:
         answer = (await get_thread(client, user, thread["id"]))["messages"][-1]
         assert answer["status"] == "interrupted"
         streamed = "".join(f[1]["content"] for f in frames if f[0] == "delta")
-        assert streamed and answer["content"] == streamed
+        assert streamed
+        assert answer["content"] == streamed
         assert "slow" not in streamed
         assert answer["meta_data"]["reason"] == "timeout"
 
@@ -354,7 +358,8 @@ class TestRestart:
         rows = await _logged(app, message_id)
         assert len(rows) == 1
         assert rows[0].status == "interrupted"
-        assert rows[0].prompt_tokens == 12 and rows[0].completion_tokens > 0
+        assert rows[0].prompt_tokens == 12
+        assert rows[0].completion_tokens > 0
 
     @needs_redis
     async def test_a_live_stream_of_another_process_is_left_alone(

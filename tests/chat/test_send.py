@@ -54,7 +54,8 @@ class TestSend:
             client, f"/api/threads/{thread['id']}/stream", user, {"content": "Count"}
         )
         events = [f[0] for f in frames]
-        assert events[0] == "start" and events[-1] == "done"
+        assert events[0] == "start"
+        assert events[-1] == "done"
         assert [f[2] for f in frames] == list(range(1, len(frames) + 1))
         text = "".join(f[1]["content"] for f in frames if f[0] == "delta")
         assert text == "one two three"
