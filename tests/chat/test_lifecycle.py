@@ -49,7 +49,7 @@ async def _until_text_stored(
 ) -> dict[str, Any]:
     for _ in range(200):
         detail = await get_thread(client, user, thread_id)
-        last = detail["messages"][-1]
+        last: dict[str, Any] = detail["messages"][-1]
         if last["role"] == "assistant" and last["content"]:
             return last
         await asyncio.sleep(0.05)

@@ -92,6 +92,8 @@ class RunSpec:
     timeout_s: float
     kind: str = "chat"
     question: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Kept in the answer's meta_data (what the context held)."""
     extra_start: dict[str, Any] = field(default_factory=dict)
 
 
@@ -263,6 +265,7 @@ class GenerationRun:
         cost = cost_of(target.provider, target.model, usage)
         latency_ms = int((time.monotonic() - self._started) * 1000)
         meta: dict[str, Any] = {
+            **spec.meta,
             "tokens": _usage_block(usage),
             "cost": cost,
             "with_context": spec.with_context,

@@ -299,8 +299,6 @@ async def _generate(
         meta_data={
             "with_context": options.use_context,
             "prompt_tokens_estimate": context.prompt_tokens,
-            "context_messages": len(context.messages),
-            "context_dropped": context.dropped,
         },
     )
     await session.commit()
@@ -326,6 +324,10 @@ async def _generate(
         prompt_tokens=context.prompt_tokens,
         with_context=options.use_context,
         timeout_s=options.timeout_s,
+        meta={
+            "context_messages": len(context.messages),
+            "context_dropped": context.dropped,
+        },
     )
     run = GenerationRun(deps.runs, spec, call)
     deps.runs.launch(run)
