@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 
 from tests.factories import make_user
+from tests.fakes.upstream import FakeUpstream, Reply
 
 
 async def test_available_models_has_the_seed_shape(client: httpx.AsyncClient) -> None:
@@ -72,3 +73,58 @@ async def test_token_count_rejects_a_missing_text(client: httpx.AsyncClient) -> 
         headers=user.headers,
     )
     assert response.status_code == 422
+
+
+async def test_models_of_an_openai_compatible_server_are_listed(
+    client: httpx.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
+    """An Ollama-like server's /models joins the catalog; a known model keeps
+    its catalog price, an unknown one is listed without a price."""
+    user = await make_user(client)
+    fake_upstream.models = ["llama3.2:3b", "gpt-4o-mini"]
+    response = await client.post(
+        "/api/api-keys/",
+        json={
+            "provider": "openai_compatible",
+            "api_key": "ollama-local-key",
+            "name": "ollama",
+            "base_url": fake_upstream.base_url("openai_compatible"),
+        },
+        headers=user.headers,
+    )
+    assert response.status_code == 201
+    response = await client.get("/api/models/available", headers=user.headers)
+    assert response.status_code == 200
+    rows = {
+        (m["provider"], m["id"]): m
+        for m in response.json()["models"]
+        if m["provider"] == "openai_compatible"
+    }
+    llama = rows[("openai_compatible", "llama3.2:3b")]
+    assert llama["pricing"] is None
+    assert llama["source"] == "discovered"
+    # Another user does not see this user's server.
+    other = await make_user(client)
+    response = await client.get("/api/models/available", headers=other.headers)
+    ids = {m["id"] for m in response.json()["models"]}
+    assert "llama3.2:3b" not in ids
+
+
+async def test_a_server_that_does_not_answer_is_left_out(
+    client: httpx.AsyncClient, fake_upstream: FakeUpstream
+) -> None:
+    user = await make_user(client)
+    fake_upstream.script("broken-server-key", default=Reply(status=500))
+    response = await client.post(
+        "/api/api-keys/",
+        json={
+            "provider": "openai_compatible",
+            "api_key": "broken-server-key",
+            "base_url": fake_upstream.base_url("openai_compatible"),
+        },
+        headers=user.headers,
+    )
+    assert response.status_code == 201
+    response = await client.get("/api/models/available", headers=user.headers)
+    assert response.status_code == 200
+    assert not [m for m in response.json()["models"] if m.get("source") == "discovered"]

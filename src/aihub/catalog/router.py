@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from aihub.auth.deps import CurrentUser
 from aihub.catalog import service
 from aihub.catalog.schemas import AvailableModelList, TokenCountRead, TokenCountRequest
+from aihub.core.deps import DbSession
+from aihub.provider_keys.discovery import discovered_models
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
@@ -15,8 +17,11 @@ tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
     response_model=AvailableModelList,
     summary="Models aihub knows, with context size, prices and capabilities",
 )
-async def available_models(_: CurrentUser) -> AvailableModelList:
-    return service.available_models()
+async def available_models(
+    user: CurrentUser, session: DbSession, request: Request
+) -> AvailableModelList:
+    discovered = await discovered_models(session, request.app.state, user_id=user.id)
+    return service.available_models(discovered)
 
 
 @tokens_router.post(
