@@ -1,0 +1,30 @@
+"""The gateway's caller as a FastAPI dependency (see caller.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from aihub.auth.deps import get_current_user
+from aihub.core.errors import UnauthorizedError
+from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, credential_of
+from aihub.gateway.keys_auth import caller_for_key
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+async def get_caller(request: Request) -> Caller:
+    token = credential_of(request)
+    if token is None:
+        raise UnauthorizedError("Missing API key or bearer token", headers=_BEARER)
+    if token.startswith(GATEWAY_KEY_PREFIX):
+        return await caller_for_key(request, token)
+    state = request.app.state
+    async with state.sessionmaker() as session:
+        user = await get_current_user(session, state.secret_key, token)
+    return Caller(user_id=user.id, is_admin=user.is_admin)
+
+
+GatewayCaller = Annotated[Caller, Depends(get_caller)]
