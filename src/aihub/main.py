@@ -30,6 +30,8 @@ from aihub.core.metrics import HttpMetrics
 from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.gateway.keys_router import router as gateway_keys_router
+from aihub.gateway.openai_api import router as gateway_openai_router
 from aihub.infra import build_infra
 from aihub.ops.router import router as ops_router
 from aihub.preferences.router import router as preferences_router
@@ -41,6 +43,7 @@ from aihub.provider_keys.router import router as provider_keys_router
 from aihub.providers.http import Timeouts, close_http_session, create_http_session
 from aihub.threads.router import router as threads_router
 from aihub.usage.router import router as usage_router
+from aihub.usage.writer import RequestLogWriter
 from aihub.users import service as users_service
 from aihub.users.router import router as users_router
 
@@ -48,6 +51,7 @@ log = structlog.get_logger(__name__)
 
 ROUTERS = (
     ops_router,
+    gateway_openai_router,
     auth_router,
     users_router,
     admin_router,
@@ -62,6 +66,7 @@ ROUTERS = (
     provider_keys_router,
     admin_keys_router,
     usage_router,
+    gateway_keys_router,
 )
 
 
@@ -101,6 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         flush_interval_s=settings.chat_flush_interval_s,
     )
     await chat_runs.start()
+    app.state.request_log = RequestLogWriter(app.state.sessionmaker)
+    app.state.request_log.start()
     app.state.chat_runs = chat_runs
     await recover_orphans(app.state.sessionmaker, app.state.infra.state)
     log.info(
@@ -113,6 +120,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await chat_runs.close()
+        await app.state.request_log.close()
         key_probe.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await key_probe

@@ -1,0 +1,308 @@
+"""The OpenAI-compatible gateway: POST /v1/chat/completions, POST /v1/embeddings,
+GET /v1/models (a gateway key or a JWT).
+
+The hot path does no avoidable work: the body is parsed once with orjson (and
+re-encoded only when something must change: the upstream model name, or asking
+for the usage block of a stream); the caller, its limits and the provider keys
+come from memory; an OpenAI-wire provider's reply bytes are passed through
+untouched; the request log row is queued for a batched write. Every response
+carries ``x-aihub-overhead-ms``: the time aihub itself added (total minus the
+time spent waiting on the upstream).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from aihub.catalog import service as catalog_service
+from aihub.chat.errors import as_hub_error
+from aihub.chat.llm import LlmClient, Target
+from aihub.core.errors import AihubError, BadRequestError
+from aihub.gateway.caller import Caller
+from aihub.gateway.deps import GatewayCaller
+from aihub.gateway.openai_translated import translated_chat_completion
+from aihub.gateway.relay import UsageChunkFilter, open_forward_call
+from aihub.gateway.routing import route_model
+from aihub.providers.base import ProviderError, Usage
+from aihub.providers.forward import ForwardResponse
+from aihub.providers.registry import get_forwarding_adapter
+from aihub.usage.recording import CallRecord, cost_of
+from aihub.usage.writer import RequestLogWriter
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["gateway (OpenAI-compatible)"])
+
+OVERHEAD_HEADER = "x-aihub-overhead-ms"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _overhead(started: float, wait_s: float) -> str:
+    return f"{max(0.0, time.perf_counter() - started - wait_s) * 1000:.2f}"
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequestError("The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("The request body must be a JSON object")
+    return data
+
+
+def _model_of(data: dict[str, Any]) -> str:
+    model = data.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise BadRequestError("`model` is required")
+    return model.strip()
+
+
+def _check_model_allowed(caller: Caller, model: str) -> None:
+    allowed = caller.key.models if caller.key is not None else ()
+    if allowed and model not in allowed:
+        raise ForbiddenModelError(model)
+
+
+class ForbiddenModelError(AihubError):
+    status_code = 403
+    error_type = "forbidden"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"This key may not use the model `{model}`")
+
+
+class Accounting:
+    """What one gateway call records when it ends (whatever way it ends)."""
+
+    __slots__ = ("caller", "kind", "started", "target", "writer")
+
+    def __init__(
+        self, writer: RequestLogWriter, caller: Caller, target: Target, kind: str
+    ) -> None:
+        self.writer = writer
+        self.caller = caller
+        self.target = target
+        self.kind = kind
+        self.started = time.perf_counter()
+
+    def done(
+        self,
+        *,
+        usage: Usage | None,
+        key_id: int | None,
+        status: str = "ok",
+        error_type: str | None = None,
+        ttft_ms: int | None = None,
+    ) -> float:
+        target = self.target
+        record = CallRecord(
+            user_id=self.caller.user_id,
+            kind=self.kind,
+            provider=target.provider,
+            model=target.model,
+            usage=usage,
+            provider_key_id=key_id,
+            gateway_key_id=self.caller.gateway_key_id,
+            latency_ms=int((time.perf_counter() - self.started) * 1000),
+            ttft_ms=ttft_ms,
+            status=status,
+            error_type=error_type,
+        )
+        self.writer.add(record)
+        return cost_of(target.provider, target.model, usage)
+
+
+def _prepare_openai_body(
+    data: dict[str, Any], raw_model: str, target: Target, *, stream: bool
+) -> tuple[bytes, bool]:
+    """The body to forward, and whether the usage chunk must be hidden from a
+    client that did not ask for it (we ask, to account the call)."""
+    changed = False
+    api_model = target.api_model
+    if api_model != raw_model:
+        data["model"] = api_model
+        changed = True
+    strip_usage = False
+    if stream:
+        options = data.get("stream_options")
+        if not (isinstance(options, dict) and options.get("include_usage")):
+            merged = dict(options) if isinstance(options, dict) else {}
+            merged["include_usage"] = True
+            data["stream_options"] = merged
+            strip_usage = changed = True
+    return orjson.dumps(data) if changed else b"", strip_usage
+
+
+@router.post(
+    "/chat/completions",
+    summary="OpenAI Chat Completions (any provider)",
+    openapi_extra=_BODY_DOC,
+)
+async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
+    started = time.perf_counter()
+    state = request.app.state
+    data = await _json_body(request)
+    raw_model = _model_of(data)
+    _check_model_allowed(caller, raw_model)
+    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    stream = bool(data.get("stream"))
+    adapter = get_forwarding_adapter(target.provider)
+    if adapter is None or adapter.wire != "openai":
+        return await _translated_chat(request, caller, target, data, stream, started)
+    body, strip_usage = _prepare_openai_body(data, raw_model, target, stream=stream)
+    if not body:
+        body = await request.body()
+    accounting = Accounting(state.request_log, caller, target, "gateway")
+    llm: LlmClient = state.llm
+    try:
+        reply, lease = await open_forward_call(
+            llm,
+            target,
+            user_id=caller.user_id,
+            path="chat/completions",
+            body=body,
+            stream=stream,
+            wait_s=state.settings.key_wait_s,
+        )
+    except (ProviderError, AihubError) as exc:
+        error = as_hub_error(exc)
+        accounting.done(
+            usage=None, key_id=None, status="error", error_type=error.error_type
+        )
+        raise error from exc
+    if not stream:
+        lease.success()
+        accounting.done(usage=reply.usage(), key_id=lease.key_id)
+        headers = {OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+        return Response(
+            reply.body or b"", media_type="application/json", headers=headers
+        )
+    headers = {**SSE_HEADERS, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+    relay = _relay(reply, lease, accounting, strip_usage)
+    return StreamingResponse(relay, media_type="text/event-stream", headers=headers)
+
+
+async def _relay(
+    reply: ForwardResponse, lease: Any, accounting: Accounting, strip_usage: bool
+) -> AsyncIterator[bytes]:
+    """The upstream's bytes to the client; the call is accounted at the end,
+    however it ends (done, upstream failure, client gone)."""
+    status, error_type = "interrupted", None
+    usage_filter = UsageChunkFilter() if strip_usage else None
+    ttft_ms: int | None = None
+    try:
+        async for chunk in reply:
+            if ttft_ms is None:
+                ttft_ms = int((time.perf_counter() - accounting.started) * 1000)
+            if usage_filter is not None:
+                chunk = usage_filter.feed(chunk)
+                if not chunk:
+                    continue
+            yield chunk
+        if usage_filter is not None:
+            rest = usage_filter.flush()
+            if rest:
+                yield rest
+        status = "ok"
+        lease.success()
+    except ProviderError as exc:
+        status, error_type = "error", as_hub_error(exc).error_type
+        await lease.report(exc)
+        error = {"error": {"message": exc.message, "type": "api_error", "code": None}}
+        yield b"data: " + orjson.dumps(error) + b"\n\n"
+    finally:
+        reply.close()
+        accounting.done(
+            usage=reply.usage(),
+            key_id=lease.key_id,
+            status=status,
+            error_type=error_type,
+            ttft_ms=ttft_ms,
+        )
+
+
+async def _translated_chat(
+    request: Request,
+    caller: Caller,
+    target: Target,
+    data: dict[str, Any],
+    stream: bool,
+    started: float,
+) -> Response:
+    return await translated_chat_completion(
+        request, caller, target, data, stream=stream, started=started
+    )
+
+
+@router.post(
+    "/embeddings",
+    summary="OpenAI Embeddings (OpenAI-wire providers)",
+    openapi_extra=_BODY_DOC,
+)
+async def embeddings(request: Request, caller: GatewayCaller) -> Response:
+    started = time.perf_counter()
+    state = request.app.state
+    data = await _json_body(request)
+    raw_model = _model_of(data)
+    _check_model_allowed(caller, raw_model)
+    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    adapter = get_forwarding_adapter(target.provider)
+    if adapter is None or adapter.wire != "openai":
+        raise BadRequestError(f"{target.provider} does not serve embeddings here")
+    body, _ = _prepare_openai_body(data, raw_model, target, stream=False)
+    accounting = Accounting(state.request_log, caller, target, "embedding")
+    try:
+        reply, lease = await open_forward_call(
+            state.llm,
+            target,
+            user_id=caller.user_id,
+            path="embeddings",
+            body=body or await request.body(),
+            stream=False,
+            wait_s=state.settings.key_wait_s,
+        )
+    except (ProviderError, AihubError) as exc:
+        error = as_hub_error(exc)
+        accounting.done(
+            usage=None, key_id=None, status="error", error_type=error.error_type
+        )
+        raise error from exc
+    lease.success()
+    accounting.done(usage=reply.usage(), key_id=lease.key_id)
+    headers = {OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+    return Response(reply.body or b"", media_type="application/json", headers=headers)
+
+
+@router.get("/models", summary="Models available through the gateway")
+async def list_models(caller: GatewayCaller) -> Response:
+    allowed = set(caller.key.models) if caller.key is not None else set()
+    rows = [
+        {
+            "id": info.id,
+            "object": "model",
+            "created": 0,
+            "owned_by": info.provider,
+        }
+        for info in catalog_service.list_models()
+        if info.kind in ("chat", "embedding") and (not allowed or info.id in allowed)
+    ]
+    unique = list({r["id"]: r for r in reversed(rows)}.values())[::-1]
+    return Response(
+        orjson.dumps({"object": "list", "data": unique}),
+        media_type="application/json",
+    )

@@ -1,0 +1,125 @@
+"""Forwarding a request through the key pool, and a filter for the stream.
+
+``open_forward_call`` is LlmCall's policy for raw pass-through: the pool's next
+key after a 429/401/403/402, retries with backoff on connection errors and 5xx,
+then the model's fallbacks (the body's model is rewritten for them). It returns
+once the upstream answered 2xx, before any byte reached the client.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+
+from aihub.chat.llm import KEY_POOL_ERRORS, LlmClient, Target
+from aihub.provider_keys.lease import Lease
+from aihub.providers.base import ProviderError, UpstreamBadRequest
+from aihub.providers.forward import ForwardResponse
+from aihub.providers.registry import get_forwarding_adapter
+
+
+async def _forward_once(
+    llm: LlmClient,
+    target: Target,
+    *,
+    user_id: int,
+    path: str,
+    body: bytes,
+    stream: bool,
+    deadline: float,
+) -> tuple[ForwardResponse, Lease]:
+    adapter = get_forwarding_adapter(target.provider)
+    if adapter is None:
+        raise UpstreamBadRequest(f"{target.provider} cannot be forwarded to")
+    retries = 0
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        lease = await llm.pool.acquire(target.provider, user_id=user_id, timeout_s=left)
+        try:
+            reply = await adapter.forward(
+                llm.http,
+                lease.credentials,
+                path,
+                body,
+                stream=stream,
+                model=target.api_model,
+                timeouts=llm.timeouts,
+            )
+        except ProviderError as exc:
+            if await lease.report(exc):
+                continue
+            if not exc.retryable or retries >= llm.retries:
+                raise
+            retries += 1
+            await llm.backoff(retries, target=target, error=exc)
+            continue
+        return reply, lease
+
+
+async def open_forward_call(
+    llm: LlmClient,
+    target: Target,
+    *,
+    user_id: int,
+    path: str,
+    body: bytes,
+    stream: bool,
+    wait_s: float,
+) -> tuple[ForwardResponse, Lease]:
+    deadline = time.monotonic() + wait_s
+    targets = llm.targets(target)
+    for index, candidate in enumerate(targets):
+        payload = body
+        if candidate is not target:
+            data = orjson.loads(body)
+            data["model"] = candidate.api_model
+            payload = orjson.dumps(data)
+        try:
+            return await _forward_once(
+                llm,
+                candidate,
+                user_id=user_id,
+                path=path,
+                body=payload,
+                stream=stream,
+                deadline=deadline,
+            )
+        except (ProviderError, *KEY_POOL_ERRORS) as exc:
+            last = index == len(targets) - 1
+            if last or isinstance(exc, UpstreamBadRequest):
+                raise
+            if get_forwarding_adapter(targets[index + 1].provider) is None:
+                raise
+    raise AssertionError("unreachable: no target")
+
+
+class UsageChunkFilter:
+    """Drops the usage-only chunk (``"choices":[]`` with ``"usage"``) from an
+    OpenAI SSE stream whose client did not ask for it. Events are cut at blank
+    lines; bytes without such a chunk pass with one ``find`` per read."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._buffer + chunk
+        end = data.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = data
+            return b""
+        complete, self._buffer = data[: end + 2], data[end + 2 :]
+        if b'"usage"' not in complete:
+            return complete
+        kept = [
+            event
+            for event in complete.split(b"\n\n")
+            if not (b'"usage"' in event and b'"choices":[]' in event.replace(b" ", b""))
+        ]
+        return b"\n\n".join(kept)
+
+    def flush(self) -> bytes:
+        rest, self._buffer = self._buffer, b""
+        return rest
