@@ -380,8 +380,11 @@ class RunHub:
         events: EventBus,
         state: KeyValueStore,
         flush_interval_s: float = 0.5,
+        sweep_every_s: float | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self._sweep_every_s = sweep_every_s
+        self._sweeper: asyncio.Task[None] | None = None
         self.flush_interval_s = flush_interval_s
         self._events = events
         self._state = state
@@ -390,10 +393,28 @@ class RunHub:
         self._listener: Listener | None = None
 
     async def start(self) -> None:
+        """Listen for stops; sweep up orphans now and, when every process shares
+        the state store (``sweep_every_s`` set), periodically: a process that died
+        less than a heartbeat ago is only seen by a later sweep."""
         self._listener = await self._events.listen(STOP_CHANNEL, self._on_stop)
+        await recover_orphans(self.sessionmaker, self._state)
+        if self._sweep_every_s:
+            self._sweeper = asyncio.create_task(self._sweep(self._sweep_every_s))
+
+    async def _sweep(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await recover_orphans(self.sessionmaker, self._state)
+            except Exception:  # the sweeper must outlive one bad round
+                log.exception("generation_sweep_failed")
 
     async def close(self) -> None:
         """Shutdown: every run ends ``interrupted`` with its text stored."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         for run in list(self._runs.values()):
             run.stop("shutdown")
         if self._tasks:
@@ -482,56 +503,81 @@ async def recover_orphans(
     sessionmaker: async_sessionmaker[AsyncSession], state: KeyValueStore
 ) -> int:
     """Mark ``streaming`` messages of dead processes ``interrupted`` (reason
-    server_restart), recording the usage of their partial text."""
-    recovered = 0
+    server_restart), recording the usage of their partial text. A message is
+    claimed with a conditional UPDATE, so two processes sweeping at once record
+    it once."""
     async with sessionmaker() as session:
-        rows = (
-            await session.execute(
-                select(ChatMessage, Thread.user_id)
-                .join(Thread, Thread.id == ChatMessage.thread_id)
-                .where(ChatMessage.status == "streaming")
+        candidates = (
+            (
+                await session.execute(
+                    select(ChatMessage.id).where(ChatMessage.status == "streaming")
+                )
             )
-        ).all()
-        for message, user_id in rows:
-            with contextlib.suppress(BackendUnavailableError):
-                if await state.get_json(run_key(message.id)) is not None:
-                    continue  # another live process holds it
-            meta = dict(message.meta_data or {})
-            provider = message.provider or ""
-            model = message.model or ""
-            completion, _ = count_tokens(provider, model, message.content or "")
-            prompt = int(meta.get("prompt_tokens_estimate") or 0)
-            usage = Usage(
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                total_tokens=prompt + completion,
-                reported=False,
-            )
-            cost = cost_of(provider, model, usage)
-            meta.update(
-                tokens=_usage_block(usage),
-                cost=cost,
-                usage_reported=False,
-                reason="server_restart",
-            )
-            message.status = "interrupted"
-            message.meta_data = meta
-            message.tokens = completion
-            add_record(
-                session,
-                CallRecord(
-                    user_id=user_id,
-                    kind="chat",
-                    provider=provider,
-                    model=model,
-                    usage=usage,
-                    thread_id=message.thread_id,
-                    message_id=message.id,
-                    status="interrupted",
-                ),
-            )
+            .scalars()
+            .all()
+        )
+    recovered = 0
+    for message_id in candidates:
+        with contextlib.suppress(BackendUnavailableError):
+            if await state.get_json(run_key(message_id)) is not None:
+                continue  # a live process holds it
+        if await _recover(sessionmaker, message_id):
             recovered += 1
-        await session.commit()
     if recovered:
         log.warning("generations_interrupted_by_restart", count=recovered)
     return recovered
+
+
+async def _recover(
+    sessionmaker: async_sessionmaker[AsyncSession], message_id: int
+) -> bool:
+    async with sessionmaker() as session:
+        claimed = await session.execute(
+            update(ChatMessage)
+            .where(ChatMessage.id == message_id, ChatMessage.status == "streaming")
+            .values(status="interrupted")
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            await session.rollback()
+            return False
+        row = (
+            await session.execute(
+                select(ChatMessage, Thread.user_id)
+                .join(Thread, Thread.id == ChatMessage.thread_id)
+                .where(ChatMessage.id == message_id)
+            )
+        ).one()
+        message, user_id = row
+        meta = dict(message.meta_data or {})
+        provider, model = message.provider or "", message.model or ""
+        completion, _ = count_tokens(provider, model, message.content or "")
+        prompt = int(meta.get("prompt_tokens_estimate") or 0)
+        usage = Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            reported=False,
+        )
+        meta.update(
+            tokens=_usage_block(usage),
+            cost=cost_of(provider, model, usage),
+            usage_reported=False,
+            reason="server_restart",
+        )
+        message.meta_data = meta
+        message.tokens = completion
+        add_record(
+            session,
+            CallRecord(
+                user_id=user_id,
+                kind="chat",
+                provider=provider,
+                model=model,
+                usage=usage,
+                thread_id=message.thread_id,
+                message_id=message.id,
+                status="interrupted",
+            ),
+        )
+        await session.commit()
+    return True
