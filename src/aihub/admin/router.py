@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from aihub.admin import service
@@ -12,6 +12,7 @@ from aihub.auth.deps import AdminUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
+from aihub.gateway.keys_runtime import forget_user
 from aihub.users.models import User
 from aihub.users.schemas import UserAdminUpdate, UserRead
 
@@ -74,6 +75,12 @@ async def get_user(user_id: IdPath, _: AdminUser, session: DbSession) -> User:
     "itself) is 409 conflict.",
 )
 async def update_user(
-    user_id: IdPath, body: UserAdminUpdate, admin: AdminUser, session: DbSession
+    user_id: IdPath,
+    body: UserAdminUpdate,
+    admin: AdminUser,
+    session: DbSession,
+    request: Request,
 ) -> User:
-    return await service.update_user(session, admin=admin, user_id=user_id, data=body)
+    user = await service.update_user(session, admin=admin, user_id=user_id, data=body)
+    await forget_user(request.app.state, user_id=user_id)
+    return user

@@ -1,12 +1,15 @@
-"""Gateway keys as callers (built out with /api/gateway-keys/)."""
+"""Gateway keys as callers: ``caller_for_key`` authenticates an ``ahk-`` token
+from the process's key cache (no database round trip once the key is cached).
+Unknown, revoked or expired keys, and keys of an inactive owner, are 401."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from aihub.core.errors import UnauthorizedError
 from aihub.gateway.caller import Caller
+from aihub.gateway.keys_runtime import runtime_of
 
 
 async def caller_for_key(request: Request, token: str) -> Caller:
-    raise UnauthorizedError("Invalid API key")
+    runtime = await runtime_of(request.app.state)
+    return await runtime.authenticate(token)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from aihub.auth.deps import CurrentUser, OptionalUser
 from aihub.core.deps import AppSettings, DbSession
+from aihub.gateway.keys_runtime import forget_user
 from aihub.users import service
 from aihub.users.models import User
 from aihub.users.schemas import UserCreate, UserRead, UserUpdate
@@ -60,6 +61,10 @@ async def update_me(body: UserUpdate, user: CurrentUser, session: DbSession) -> 
     summary="Delete the account and all its data",
     description="409 conflict for the last active administrator.",
 )
-async def delete_me(user: CurrentUser, session: DbSession) -> Response:
+async def delete_me(
+    user: CurrentUser, session: DbSession, request: Request
+) -> Response:
+    user_id = user.id
     await service.delete_me(session, user=user)
+    await forget_user(request.app.state, user_id=user_id)
     return Response(status_code=204)

@@ -1,0 +1,155 @@
+"""A gateway key's limits on the hot path: allowed models, budget, requests and
+tokens per minute. JWT callers (no key) have none.
+
+    headers = await check_request(app.state, caller, model, estimated_tokens)
+    ... forward, then add ``headers`` (x-ratelimit-*) to the response ...
+    await record_usage(app.state, caller, tokens=real_tokens, cost=cost_usd)
+
+Windows live in ``infra.limiter`` (Redis when configured: shared by every
+process). The budget compares the key's shared running spend (see spend.py).
+If Redis does not answer, the rpm/tpm checks let the request through (logged):
+an outage of the limiter should not take the gateway down with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable
+from fnmatch import fnmatchcase
+from typing import Any
+
+import structlog
+
+from aihub.gateway.caller import Caller, KeyPolicy
+from aihub.gateway.keys_errors import (
+    GatewayKeyBudgetExceededError,
+    GatewayKeyRateLimitError,
+    ModelNotAllowedError,
+)
+from aihub.gateway.keys_runtime import runtime_of
+from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.limiter import Limiter, LimitResult
+
+log = structlog.get_logger(__name__)
+
+_GLOB = frozenset("*?[")
+
+
+def rpm_key(key_id: int) -> str:
+    return f"gateway:{key_id}:rpm"
+
+
+def tpm_key(key_id: int) -> str:
+    return f"gateway:{key_id}:tpm"
+
+
+def model_allowed(policy: KeyPolicy, model: str) -> bool:
+    """Empty ``models``: every model. Entries match exactly, or as a glob when
+    they hold ``*``, ``?`` or ``[`` (``gpt-4o*``)."""
+    if not policy.models or model in policy.models:
+        return True
+    return any(
+        not _GLOB.isdisjoint(allowed) and fnmatchcase(model, allowed)
+        for allowed in policy.models
+    )
+
+
+async def check_request(
+    app_state: Any, caller: Caller, model: str, estimated_tokens: int
+) -> dict[str, str]:
+    """Raise when the key may not make this call now; else the x-ratelimit-*
+    headers for the response. Consumes one request of the rpm window; tokens
+    are charged afterwards by ``record_usage``."""
+    policy = caller.key
+    if policy is None:
+        return {}
+    if not model_allowed(policy, model):
+        raise ModelNotAllowedError(f"Model {model!r} is not allowed for this key")
+    if policy.budget_usd is not None:
+        runtime = await runtime_of(app_state)
+        spent = await runtime.spend.total(policy.id, fallback=0.0)
+        if spent >= policy.budget_usd:
+            raise GatewayKeyBudgetExceededError(
+                f"Budget of this key exhausted: spent {spent:.6g} of "
+                f"{policy.budget_usd:.6g} USD"
+            )
+    headers: dict[str, str] = {}
+    limiter: Limiter = app_state.infra.limiter
+    if policy.tpm is not None:
+        # An estimate above the whole limit could never fit: ask for the limit
+        # (an empty window lets it through; its real usage then fills it).
+        wanted = min(max(estimated_tokens, 0), policy.tpm)
+        tokens = await _limit(
+            limiter.peek(tpm_key(policy.id), limit_per_minute=policy.tpm, cost=wanted)
+        )
+        if tokens is not None:
+            _put(headers, "tokens", tokens)
+            if not tokens.allowed:
+                raise _limited(headers, tokens, "tokens")
+    if policy.rpm is not None:
+        requests = await _limit(
+            limiter.hit(rpm_key(policy.id), limit_per_minute=policy.rpm)
+        )
+        if requests is not None:
+            _put(headers, "requests", requests)
+            if not requests.allowed:
+                raise _limited(headers, requests, "requests")
+    return headers
+
+
+async def record_usage(
+    app_state: Any, caller: Caller, tokens: int, cost: float
+) -> None:
+    """After the call: charge its tokens to the tpm window and its cost to the
+    key's spend (shared at once, written to the database by the flusher)."""
+    policy = caller.key
+    if policy is None:
+        return
+    if policy.tpm is not None and tokens > 0:
+        limiter: Limiter = app_state.infra.limiter
+        await _limit(
+            limiter.charge(tpm_key(policy.id), limit_per_minute=policy.tpm, cost=tokens)
+        )
+    if cost > 0 and math.isfinite(cost):
+        runtime = await runtime_of(app_state)
+        await runtime.spend.add(
+            policy.id, cost, seed=runtime.spend.live(policy.id) or 0.0
+        )
+
+
+async def _limit(call: Awaitable[LimitResult]) -> LimitResult | None:
+    """Await a limiter call; None when its backend is away (fail open)."""
+    try:
+        result: LimitResult = await call
+    except BackendUnavailableError:
+        log.warning("gateway_limiter_unavailable")
+        return None
+    return result
+
+
+def _put(headers: dict[str, str], kind: str, result: LimitResult) -> None:
+    headers[f"x-ratelimit-limit-{kind}"] = str(result.limit)
+    headers[f"x-ratelimit-remaining-{kind}"] = str(result.remaining)
+    headers[f"x-ratelimit-reset-{kind}"] = duration(result.reset_after_s)
+
+
+def _limited(
+    headers: dict[str, str], result: LimitResult, kind: str
+) -> GatewayKeyRateLimitError:
+    retry_after = max(1, math.ceil(result.reset_after_s))
+    return GatewayKeyRateLimitError(
+        f"Rate limit reached for this key: {result.limit} {kind} per minute",
+        headers={"Retry-After": str(retry_after), **headers},
+    )
+
+
+def duration(seconds: float) -> str:
+    """OpenAI's reset format: "20ms", "1.5s", "6m0s"."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    if seconds < 60:
+        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m" + (f"{rest:.3f}".rstrip("0").rstrip(".") or "0") + "s"
