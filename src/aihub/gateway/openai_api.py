@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import structlog
 from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from aihub.catalog import service as catalog_service
@@ -27,6 +28,7 @@ from aihub.chat.llm import LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
+from aihub.gateway.limits import check_request, model_allowed, record_usage
 from aihub.gateway.openai_translated import translated_chat_completion
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
 from aihub.gateway.routing import route_model
@@ -72,29 +74,23 @@ def _model_of(data: dict[str, Any]) -> str:
     return model.strip()
 
 
-def _check_model_allowed(caller: Caller, model: str) -> None:
-    allowed = caller.key.models if caller.key is not None else ()
-    if allowed and model not in allowed:
-        raise ForbiddenModelError(model)
-
-
-class ForbiddenModelError(AihubError):
-    status_code = 403
-    error_type = "forbidden"
-
-    def __init__(self, model: str) -> None:
-        super().__init__(f"This key may not use the model `{model}`")
+def _estimate_tokens(request: Request) -> int:
+    """A cheap upper-bound guess for the tpm check: 4 bytes a token."""
+    length = request.headers.get("content-length")
+    return int(length) // 4 if length and length.isdigit() else 0
 
 
 class Accounting:
-    """What one gateway call records when it ends (whatever way it ends)."""
+    """What one gateway call records when it ends (whatever way it ends): a
+    request-log row (batched) and the key's tokens and spend."""
 
-    __slots__ = ("caller", "kind", "started", "target", "writer")
+    __slots__ = ("app_state", "caller", "kind", "started", "target", "writer")
 
     def __init__(
-        self, writer: RequestLogWriter, caller: Caller, target: Target, kind: str
+        self, app_state: Any, caller: Caller, target: Target, kind: str
     ) -> None:
-        self.writer = writer
+        self.app_state = app_state
+        self.writer: RequestLogWriter = app_state.request_log
         self.caller = caller
         self.target = target
         self.kind = kind
@@ -125,6 +121,12 @@ class Accounting:
         )
         self.writer.add(record)
         return cost_of(target.provider, target.model, usage)
+
+    async def charge(self, usage: Usage | None, cost: float) -> None:
+        if self.caller.key is None:
+            return
+        tokens = usage.total_tokens if usage is not None else 0
+        await record_usage(self.app_state, self.caller, tokens, cost)
 
 
 def _prepare_openai_body(
@@ -158,16 +160,20 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     state = request.app.state
     data = await _json_body(request)
     raw_model = _model_of(data)
-    _check_model_allowed(caller, raw_model)
+    limit_headers = await check_request(
+        state, caller, raw_model, _estimate_tokens(request)
+    )
     target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
     stream = bool(data.get("stream"))
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
-        return await _translated_chat(request, caller, target, data, stream, started)
+        return await _translated_chat(
+            request, caller, target, data, stream, started, limit_headers
+        )
     body, strip_usage = _prepare_openai_body(data, raw_model, target, stream=stream)
     if not body:
         body = await request.body()
-    accounting = Accounting(state.request_log, caller, target, "gateway")
+    accounting = Accounting(state, caller, target, "gateway")
     llm: LlmClient = state.llm
     try:
         reply, lease = await open_forward_call(
@@ -187,12 +193,20 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
         raise error from exc
     if not stream:
         lease.success()
-        accounting.done(usage=reply.usage(), key_id=lease.key_id)
-        headers = {OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+        usage = reply.usage()
+        cost = accounting.done(usage=usage, key_id=lease.key_id)
+        headers = {**limit_headers, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
         return Response(
-            reply.body or b"", media_type="application/json", headers=headers
+            reply.body or b"",
+            media_type="application/json",
+            headers=headers,
+            background=_charge_later(accounting, usage, cost),
         )
-    headers = {**SSE_HEADERS, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+    headers = {
+        **SSE_HEADERS,
+        **limit_headers,
+        OVERHEAD_HEADER: _overhead(started, reply.wait_s),
+    }
     relay = _relay(reply, lease, accounting, strip_usage)
     return StreamingResponse(relay, media_type="text/event-stream", headers=headers)
 
@@ -227,13 +241,24 @@ async def _relay(
         yield b"data: " + orjson.dumps(error) + b"\n\n"
     finally:
         reply.close()
-        accounting.done(
-            usage=reply.usage(),
+        usage = reply.usage()
+        cost = accounting.done(
+            usage=usage,
             key_id=lease.key_id,
             status=status,
             error_type=error_type,
             ttft_ms=ttft_ms,
         )
+        await accounting.charge(usage, cost)
+
+
+def _charge_later(
+    accounting: Accounting, usage: Usage | None, cost: float
+) -> BackgroundTask | None:
+    """The key's tokens and spend, after the response is sent."""
+    if accounting.caller.key is None:
+        return None
+    return BackgroundTask(accounting.charge, usage, cost)
 
 
 async def _translated_chat(
@@ -243,9 +268,16 @@ async def _translated_chat(
     data: dict[str, Any],
     stream: bool,
     started: float,
+    limit_headers: dict[str, str],
 ) -> Response:
     return await translated_chat_completion(
-        request, caller, target, data, stream=stream, started=started
+        request,
+        caller,
+        target,
+        data,
+        stream=stream,
+        started=started,
+        headers=limit_headers,
     )
 
 
@@ -259,13 +291,15 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
     state = request.app.state
     data = await _json_body(request)
     raw_model = _model_of(data)
-    _check_model_allowed(caller, raw_model)
+    limit_headers = await check_request(
+        state, caller, raw_model, _estimate_tokens(request)
+    )
     target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
         raise BadRequestError(f"{target.provider} does not serve embeddings here")
     body, _ = _prepare_openai_body(data, raw_model, target, stream=False)
-    accounting = Accounting(state.request_log, caller, target, "embedding")
+    accounting = Accounting(state, caller, target, "embedding")
     try:
         reply, lease = await open_forward_call(
             state.llm,
@@ -283,14 +317,20 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
         )
         raise error from exc
     lease.success()
-    accounting.done(usage=reply.usage(), key_id=lease.key_id)
-    headers = {OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
-    return Response(reply.body or b"", media_type="application/json", headers=headers)
+    usage = reply.usage()
+    cost = accounting.done(usage=usage, key_id=lease.key_id)
+    headers = {**limit_headers, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
+    return Response(
+        reply.body or b"",
+        media_type="application/json",
+        headers=headers,
+        background=_charge_later(accounting, usage, cost),
+    )
 
 
 @router.get("/models", summary="Models available through the gateway")
 async def list_models(caller: GatewayCaller) -> Response:
-    allowed = set(caller.key.models) if caller.key is not None else set()
+    policy = caller.key
     rows = [
         {
             "id": info.id,
@@ -299,7 +339,8 @@ async def list_models(caller: GatewayCaller) -> Response:
             "owned_by": info.provider,
         }
         for info in catalog_service.list_models()
-        if info.kind in ("chat", "embedding") and (not allowed or info.id in allowed)
+        if info.kind in ("chat", "embedding")
+        and (policy is None or model_allowed(policy, info.id))
     ]
     unique = list({r["id"]: r for r in reversed(rows)}.values())[::-1]
     return Response(

@@ -20,5 +20,6 @@ async def translated_chat_completion(
     *,
     stream: bool,
     started: float,
+    headers: dict[str, str],
 ) -> Response:
     raise BadRequestError(f"{target.provider} models are not served on this path yet")
