@@ -21,6 +21,7 @@ from aihub.provider_keys import repository as keys_repository
 from aihub.provider_keys.schemas import PROVIDERS
 from aihub.users.models import User
 
+OPEN_SERVER = "openai_compatible"
 DEFAULT_MODELS = {
     "openai": "gpt-4o-mini",
     "azure": "gpt-4o-mini",
@@ -99,12 +100,17 @@ async def _provider_for(session: AsyncSession, user: User, model: str) -> str:
     for provider in held:
         if provider in serving:
             return provider
+    if OPEN_SERVER in held:  # e.g. the model through OpenRouter or a local server
+        return OPEN_SERVER
     return serving[0]
 
 
 def _serving(model: str) -> Sequence[str]:
+    """Providers whose own catalog rows list the model (find_model also prices
+    a model through another provider's row, which says nothing of serving)."""
     return [
         provider
         for provider in PROVIDERS
-        if catalog_service.find_model(provider, model) is not None
+        if (info := catalog_service.find_model(provider, model)) is not None
+        and info.provider == provider
     ]

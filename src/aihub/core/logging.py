@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -24,6 +24,18 @@ def _redact(
         if lowered in REDACTED_KEYS or lowered.endswith(("_token", "_secret", "_key")):
             event_dict[name] = "[redacted]"
     return event_dict
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (a logger made before
+    stderr was swapped, by a test's capture or a daemon, must not write to the
+    old, maybe closed, stream)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
@@ -47,7 +59,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(
+            file=cast(TextIO, _CurrentStderr())
+        ),
         cache_logger_on_first_use=False,
     )
     # uvicorn's and other libraries' stdlib records go through the same renderer.

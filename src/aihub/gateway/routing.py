@@ -30,10 +30,12 @@ class ModelNotFoundError(NotFoundError):
 
 @lru_cache(maxsize=4096)
 def serving_providers(model: str) -> tuple[str, ...]:
+    """Providers whose own catalog rows list the model."""
     return tuple(
         provider
         for provider in PROVIDERS
-        if catalog_service.find_model(provider, model) is not None
+        if (info := catalog_service.find_model(provider, model)) is not None
+        and info.provider == provider
     )
 
 

@@ -292,8 +292,10 @@ class StreamDecoder:
             self._merge_usage(event.get("usage"))
         elif kind == "message_stop":
             self.done = True
-            usage = UsageReport(usage_from_anthropic(self.usage))
-            return [Finish(finish_reason(self.stop_reason)), usage]
+            finish = Finish(finish_reason(self.stop_reason))
+            if not any(self.usage.values()):  # none sent: the caller counts it
+                return [finish]
+            return [finish, UsageReport(usage_from_anthropic(self.usage))]
         elif kind == "error":
             raise error_from_event(event, secret=self.secret)
         return []
