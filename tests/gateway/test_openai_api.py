@@ -35,16 +35,39 @@ def _token(user: Account) -> str:
     return user.headers["Authorization"].removeprefix("Bearer ")
 
 
+_opened: list[openai.OpenAI | openai.AsyncOpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_sdk_clients() -> AsyncIterator[None]:
+    """SDK clients hold sockets: close every one a test made."""
+    yield
+    while _opened:
+        client = _opened.pop()
+        if isinstance(client, openai.AsyncOpenAI):
+            await client.close()
+        else:
+            client.close()
+
+
 def _sdk(live_server: LiveServer, user: Account) -> openai.OpenAI:
-    return openai.OpenAI(
+    client = openai.OpenAI(
         base_url=f"{live_server.url}/v1", api_key=_token(user), max_retries=0
     )
+    _opened.append(client)
+    return client
 
 
-def _async_sdk(live_server: LiveServer, user: Account) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=f"{live_server.url}/v1", api_key=_token(user), max_retries=0
+def _async_sdk(
+    live_server: LiveServer, user: Account, api_key: str | None = None
+) -> openai.AsyncOpenAI:
+    client = openai.AsyncOpenAI(
+        base_url=f"{live_server.url}/v1",
+        api_key=api_key or _token(user),
+        max_retries=0,
     )
+    _opened.append(client)
+    return client
 
 
 async def _rows(live_server: LiveServer, count: int) -> list[RequestLog]:
@@ -214,9 +237,7 @@ class TestChatCompletions:
         fake_upstream.script("sk-gw-5", default=Reply(status=429, retry_after=600))
         with pytest.raises(openai.RateLimitError):
             await client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-        bad = openai.AsyncOpenAI(
-            base_url=f"{live_server.url}/v1", api_key="not-a-token", max_retries=0
-        )
+        bad = _async_sdk(live_server, user, api_key="not-a-token")
         with pytest.raises(openai.AuthenticationError):
             await bad.chat.completions.create(model="gpt-4o-mini", messages=messages)
         with pytest.raises(openai.NotFoundError):
@@ -277,3 +298,98 @@ class TestOtherRoutes:
         )
         assert response.status_code == 400
         assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+class TestServedByAnthropic:
+    async def test_openai_sdk_talks_to_a_claude_model(
+        self,
+        live_server: LiveServer,
+        http: httpx.AsyncClient,
+        user: Account,
+        fake_upstream: FakeUpstream,
+    ) -> None:
+        await add_key(http, user, fake_upstream, "sk-ant-gw-1", provider="anthropic")
+        fake_upstream.script(
+            "sk-ant-gw-1",
+            [
+                Reply(text="Bonjour", usage=FakeUsage(9, 2)),
+                Reply(text="in three parts", chunks=3, usage=FakeUsage(7, 3)),
+            ],
+        )
+        client = _async_sdk(live_server, user)
+        completion = await client.chat.completions.create(
+            model="claude-3-5-haiku",
+            messages=[
+                {"role": "system", "content": "Answer in French"},
+                {"role": "user", "content": "Hello"},
+            ],
+            max_tokens=50,
+        )
+        assert completion.choices[0].message.content == "Bonjour"
+        assert completion.usage is not None
+        assert completion.usage.prompt_tokens == 9
+        sent = fake_upstream.last_request
+        assert sent.wire == "anthropic"
+        assert sent.json["system"] == "Answer in French"
+        stream = await client.chat.completions.create(
+            model="claude-3-5-haiku",
+            messages=[{"role": "user", "content": "Go"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == "in three parts"
+        assert chunks[-1].usage is not None
+        assert chunks[-1].usage.completion_tokens == 3
+        rows = await _rows(live_server, 2)
+        assert {r.provider for r in rows} == {"anthropic"}
+        assert all(r.cost > 0 for r in rows)
+
+
+class TestStore:
+    async def test_store_saves_the_conversation_as_a_thread(
+        self,
+        live_server: LiveServer,
+        http: httpx.AsyncClient,
+        user: Account,
+        fake_upstream: FakeUpstream,
+    ) -> None:
+        await add_key(http, user, fake_upstream, "sk-store-1")
+        fake_upstream.script("sk-store-1", default=Reply())  # echoes
+        client = _async_sdk(live_server, user)
+        raw = await client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=[
+                {"role": "system", "content": "Be kind"},
+                {"role": "user", "content": "first"},
+            ],
+            store=True,
+        )
+        thread_id = int(raw.headers["x-aihub-thread"])
+        assert "store" not in fake_upstream.last_request.json
+        stream = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "second"}],
+            stream=True,
+            extra_headers={"X-Aihub-Thread": str(thread_id)},
+        )
+        _ = [chunk async for chunk in stream]
+        response = await http.get(f"/api/threads/{thread_id}", headers=user.headers)
+        thread = response.json()
+        assert [(m["role"], m["content"]) for m in thread["messages"]] == [
+            ("system", "Be kind"),
+            ("user", "first"),
+            ("assistant", "echo: first"),
+            ("user", "second"),
+            ("assistant", "echo: second"),
+        ]
+        # Another user cannot write into this thread.
+        other = await make_user(http)
+        intruder = _async_sdk(live_server, other)
+        with pytest.raises(openai.NotFoundError):
+            await intruder.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "x"}],
+                extra_headers={"X-Aihub-Thread": str(thread_id)},
+            )

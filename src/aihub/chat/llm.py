@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -108,7 +108,7 @@ class LlmCall:
     def latency_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         last = len(self._targets) - 1
         for index, target in enumerate(self._targets):
             self.target = target

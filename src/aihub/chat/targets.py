@@ -18,7 +18,7 @@ from aihub.chat.llm import Target
 from aihub.core.errors import ApiKeyNotFoundError, ValidationFailedError
 from aihub.preferences import service as preferences_service
 from aihub.provider_keys import repository as keys_repository
-from aihub.provider_keys.schemas import PROVIDERS
+from aihub.providers.registry import PROVIDERS
 from aihub.users.models import User
 
 OPEN_SERVER = "openai_compatible"

@@ -39,6 +39,9 @@ _ANTHROPIC_TYPES = {
     "billing": "billing_error",
     "payload_too_large": "request_too_large",
     "unavailable": "overloaded_error",
+    "api_key_not_found": "invalid_request_error",
+    "invalid_context": "invalid_request_error",
+    "conflict": "invalid_request_error",
 }
 _STATUS_TYPES = {
     400: "validation_error",

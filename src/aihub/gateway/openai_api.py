@@ -30,6 +30,14 @@ from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
 from aihub.gateway.limits import check_request, model_allowed, record_usage
 from aihub.gateway.openai_translated import translated_chat_completion
+from aihub.gateway.persist import (
+    THREAD_HEADER,
+    StoreRequest,
+    StreamText,
+    answer_of_body,
+    save_exchange,
+    store_request,
+)
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
 from aihub.gateway.routing import route_model
 from aihub.providers.base import ProviderError, Usage
@@ -165,14 +173,18 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     )
     target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
     stream = bool(data.get("stream"))
+    store = await store_request(request, caller, data, target)
+    if store is not None:
+        limit_headers = {**limit_headers, THREAD_HEADER: str(store.thread_id)}
+    had_store = data.pop("store", None) is not None
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
         return await _translated_chat(
-            request, caller, target, data, stream, started, limit_headers
+            request, caller, target, data, stream, started, limit_headers, store
         )
     body, strip_usage = _prepare_openai_body(data, raw_model, target, stream=stream)
     if not body:
-        body = await request.body()
+        body = orjson.dumps(data) if had_store else await request.body()
     accounting = Accounting(state, caller, target, "gateway")
     llm: LlmClient = state.llm
     try:
@@ -195,6 +207,11 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
         lease.success()
         usage = reply.usage()
         cost = accounting.done(usage=usage, key_id=lease.key_id)
+        if store is not None:
+            answer = answer_of_body(reply.body or b"")
+            await save_exchange(
+                state, caller, store, target=target, answer=answer, usage=usage
+            )
         headers = {**limit_headers, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
         return Response(
             reply.body or b"",
@@ -207,22 +224,29 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
         **limit_headers,
         OVERHEAD_HEADER: _overhead(started, reply.wait_s),
     }
-    relay = _relay(reply, lease, accounting, strip_usage)
+    relay = _relay(reply, lease, accounting, strip_usage, store)
     return StreamingResponse(relay, media_type="text/event-stream", headers=headers)
 
 
 async def _relay(
-    reply: ForwardResponse, lease: Any, accounting: Accounting, strip_usage: bool
+    reply: ForwardResponse,
+    lease: Any,
+    accounting: Accounting,
+    strip_usage: bool,
+    store: StoreRequest | None,
 ) -> AsyncIterator[bytes]:
     """The upstream's bytes to the client; the call is accounted at the end,
     however it ends (done, upstream failure, client gone)."""
     status, error_type = "interrupted", None
     usage_filter = UsageChunkFilter() if strip_usage else None
+    collected = StreamText() if store is not None else None
     ttft_ms: int | None = None
     try:
         async for chunk in reply:
             if ttft_ms is None:
                 ttft_ms = int((time.perf_counter() - accounting.started) * 1000)
+            if collected is not None:
+                collected.feed(chunk)
             if usage_filter is not None:
                 chunk = usage_filter.feed(chunk)
                 if not chunk:
@@ -250,6 +274,16 @@ async def _relay(
             ttft_ms=ttft_ms,
         )
         await accounting.charge(usage, cost)
+        if store is not None and collected is not None:
+            await save_exchange(
+                accounting.app_state,
+                accounting.caller,
+                store,
+                target=accounting.target,
+                answer=collected.text,
+                usage=usage,
+                status="complete" if status == "ok" else status,
+            )
 
 
 def _charge_later(
@@ -269,6 +303,7 @@ async def _translated_chat(
     stream: bool,
     started: float,
     limit_headers: dict[str, str],
+    store: StoreRequest | None,
 ) -> Response:
     return await translated_chat_completion(
         request,
@@ -278,6 +313,7 @@ async def _translated_chat(
         stream=stream,
         started=started,
         headers=limit_headers,
+        store=store,
     )
 
 

@@ -9,6 +9,7 @@ once the upstream answered 2xx, before any byte reached the client.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import orjson
 
@@ -28,6 +29,7 @@ async def _forward_once(
     body: bytes,
     stream: bool,
     deadline: float,
+    headers: Mapping[str, str] | None,
 ) -> tuple[ForwardResponse, Lease]:
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None:
@@ -45,6 +47,7 @@ async def _forward_once(
                 stream=stream,
                 model=target.api_model,
                 timeouts=llm.timeouts,
+                headers=headers,
             )
         except ProviderError as exc:
             if await lease.report(exc):
@@ -66,9 +69,13 @@ async def open_forward_call(
     body: bytes,
     stream: bool,
     wait_s: float,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[ForwardResponse, Lease]:
+    """Fallbacks whose provider speaks another wire are skipped: the body is
+    passed through as it is."""
     deadline = time.monotonic() + wait_s
-    targets = llm.targets(target)
+    wire = _wire(target)
+    targets = [t for t in llm.targets(target) if _wire(t) == wire]
     for index, candidate in enumerate(targets):
         payload = body
         if candidate is not target:
@@ -84,14 +91,17 @@ async def open_forward_call(
                 body=payload,
                 stream=stream,
                 deadline=deadline,
+                headers=headers,
             )
         except (ProviderError, *KEY_POOL_ERRORS) as exc:
-            last = index == len(targets) - 1
-            if last or isinstance(exc, UpstreamBadRequest):
-                raise
-            if get_forwarding_adapter(targets[index + 1].provider) is None:
+            if index == len(targets) - 1 or isinstance(exc, UpstreamBadRequest):
                 raise
     raise AssertionError("unreachable: no target")
+
+
+def _wire(target: Target) -> str | None:
+    adapter = get_forwarding_adapter(target.provider)
+    return adapter.wire if adapter is not None else None
 
 
 class UsageChunkFilter:

@@ -16,7 +16,7 @@ from aihub.catalog import service as catalog_service
 from aihub.chat.llm import Target
 from aihub.core.errors import NotFoundError
 from aihub.provider_keys.pool import KeyPool
-from aihub.provider_keys.schemas import PROVIDERS
+from aihub.providers.registry import PROVIDERS
 
 OPEN_SERVER = "openai_compatible"
 

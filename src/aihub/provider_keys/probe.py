@@ -42,6 +42,7 @@ from aihub.provider_keys.models import ProviderKey
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import ChatMessage, ChatRequest, Credentials, ProviderError
 from aihub.providers.http import Timeouts
+from aihub.providers.registry import PROVIDERS as CHAT_PROVIDERS
 from aihub.providers.registry import get_adapter
 
 log = structlog.get_logger(__name__)
@@ -194,6 +195,8 @@ def default_check(http: aiohttp.ClientSession) -> KeyCheck:
     a one-token completion on the provider's cheapest chat model as well."""
 
     async def check(provider: str, creds: Credentials, reason: str | None) -> None:
+        if provider not in CHAT_PROVIDERS:  # media providers: no cheap check here
+            return
         adapter = get_adapter(provider)
         models = await adapter.list_models(http, creds, timeouts=PROBE_TIMEOUTS)
         if reason != health.REASON_BILLING:

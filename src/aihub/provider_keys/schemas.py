@@ -22,7 +22,9 @@ from pydantic import (
 
 from aihub.core.db import utcnow
 
-Provider = Literal["openai", "azure", "anthropic", "qwen", "openai_compatible"]
+Provider = Literal[
+    "openai", "azure", "anthropic", "qwen", "openai_compatible", "superduperai"
+]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 NEEDS_BASE_URL = frozenset({"azure", "openai_compatible"})
 KeyStatus = Literal["ok", "cooldown", "invalid"]

@@ -1,9 +1,10 @@
 """Request-log rows written in batches, off the request path (the gateway's).
 
-``writer.add(record)`` costs a list append; a background task commits what has
-gathered every ``interval_s`` (or at once past ``batch`` rows), in one
-transaction. Shutdown flushes what is left. A failed flush is logged and its
-rows are retried once with the next batch, never blocking a request.
+``writer.add(record)`` costs a list append; a background task inserts what has
+gathered every ``interval_s`` (or at once past ``batch`` rows) with one
+executemany, no ORM objects. Shutdown flushes what is left. A failed flush is
+logged and its rows are retried once with the next batch, never blocking a
+request.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import asyncio
 import contextlib
 
 import structlog
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aihub.usage.recording import CallRecord, add_record
+from aihub.core.db import utcnow
+from aihub.usage.models import RequestLog
+from aihub.usage.recording import CallRecord, row_values
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +56,8 @@ class RequestLogWriter:
         if len(self._pending) >= MAX_PENDING:
             log.error("request_log_backlog_full", dropped=1)
             return
+        if record.created_at is None:
+            record.created_at = utcnow()
         self._pending.append(record)
         if len(self._pending) >= self._batch:
             self._wake.set()
@@ -62,9 +68,9 @@ class RequestLogWriter:
         if not retried and not fresh:
             return
         try:
+            rows = [row_values(record) for record in retried + fresh]
             async with self._sessionmaker() as session:
-                for record in retried + fresh:
-                    add_record(session, record)
+                await session.execute(insert(RequestLog), rows)  # one executemany
                 await session.commit()
         except Exception:
             log.exception(
