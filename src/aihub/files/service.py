@@ -1,0 +1,169 @@
+"""Stored files: uploads (seed 004's /api/files/upload), generated artifacts,
+and serving them to their owner at stable URLs ``/api/files/{token}``.
+
+The token is an unguessable handle; every lookup is also filtered by owner, so
+another user's token is simply not found."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aihub.files import repository
+from aihub.files.blobs import BlobStore
+from aihub.files.errors import (
+    FileTooLargeError,
+    StoredFileNotFoundError,
+    UnsupportedFileError,
+)
+from aihub.files.models import StoredFile
+from aihub.files.probe import IMAGE_TYPES, probe
+from aihub.files.schemas import StoredFileRead
+
+URL_PREFIX = "/api/files/"
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105  a regex, not a secret
+_TOKEN = re.compile(TOKEN_PATTERN)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+UPLOAD_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp")
+
+
+def file_path(token: str) -> str:
+    return f"{URL_PREFIX}{token}"
+
+
+def file_url(token: str, base_url: str | None) -> str:
+    """The file's link: absolute under ``base_url``, else root-relative."""
+    path = file_path(token)
+    return f"{base_url.rstrip('/')}{path}" if base_url else path
+
+
+def absolute(url: str, base_url: str | None) -> str:
+    """A root-relative link made absolute (others are returned as they are)."""
+    if base_url and url.startswith("/"):
+        return f"{base_url.rstrip('/')}{url}"
+    return url
+
+
+def clean_filename(name: str | None, default: str) -> str:
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip("._")[:200]
+    return base or default
+
+
+def token_of(ref: str) -> str | None:
+    """The token in a file link (absolute or not) or a bare token."""
+    ref = ref.strip()
+    path = urlsplit(ref).path if "/" in ref else ref
+    if "/" in path:
+        if URL_PREFIX not in path:
+            return None
+        path = path.split(URL_PREFIX, 1)[1].split("/", 1)[0]
+    return path if _TOKEN.match(path) else None
+
+
+async def store_bytes(
+    session: AsyncSession,
+    blobs: BlobStore,
+    *,
+    user_id: int,
+    data: bytes,
+    filename: str,
+    media_type: str | None = None,
+    media_job_id: int | None = None,
+) -> StoredFile:
+    """Put ``data`` in the blob store and add its row (the caller commits)."""
+    found = probe(data)
+    token = secrets.token_urlsafe(24)
+    key = f"{user_id}/{token}{found.extension}"
+    await blobs.put(key, data)
+    row = StoredFile(
+        user_id=user_id,
+        token=token,
+        filename=filename,
+        media_type=found.media_type or media_type or "application/octet-stream",
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key,
+        width=found.width,
+        height=found.height,
+        duration_s=found.duration_s,
+        media_job_id=media_job_id,
+    )
+    return repository.add_file(session, row)
+
+
+async def upload_image(
+    session: AsyncSession,
+    blobs: BlobStore,
+    *,
+    user_id: int,
+    filename: str | None,
+    data: bytes,
+    max_bytes: int,
+) -> StoredFile:
+    """Seed 004's upload: a jpg, jpeg, png, gif or webp image."""
+    if len(data) > max_bytes:
+        raise FileTooLargeError(f"File too large: at most {max_bytes} bytes")
+    found = probe(data)
+    if found.media_type not in IMAGE_TYPES:
+        raise UnsupportedFileError()
+    name = clean_filename(filename, f"image{found.extension}")
+    row = await store_bytes(session, blobs, user_id=user_id, data=data, filename=name)
+    await session.commit()
+    return row
+
+
+async def get_file(session: AsyncSession, *, user_id: int, token: str) -> StoredFile:
+    row = None
+    if _TOKEN.match(token):
+        row = await repository.get_file_by_token(session, user_id=user_id, token=token)
+    if row is None:
+        raise StoredFileNotFoundError()
+    return row
+
+
+async def resolve_ref(session: AsyncSession, *, user_id: int, ref: str) -> StoredFile:
+    """The caller's file named by a link from /api/files/upload (or its token)."""
+    token = token_of(ref)
+    if token is None:
+        raise StoredFileNotFoundError(
+            "Unknown file: pass an imageUrl returned by /api/files/upload"
+        )
+    return await get_file(session, user_id=user_id, token=token)
+
+
+async def read_file(blobs: BlobStore, row: StoredFile) -> bytes:
+    return await blobs.get(row.storage_key)
+
+
+async def list_files(
+    session: AsyncSession, *, user_id: int, skip: int, limit: int
+) -> Sequence[StoredFile]:
+    return await repository.list_files(session, user_id=user_id, skip=skip, limit=limit)
+
+
+async def list_job_files(
+    session: AsyncSession, *, job_ids: Sequence[int]
+) -> Sequence[StoredFile]:
+    return await repository.list_job_files(session, job_ids=job_ids)
+
+
+def describe(row: StoredFile, base_url: str | None) -> StoredFileRead:
+    return StoredFileRead(
+        token=row.token,
+        url=file_url(row.token, base_url),
+        filename=row.filename,
+        media_type=row.media_type,
+        bytes=row.bytes,
+        width=row.width,
+        height=row.height,
+        duration_s=row.duration_s,
+        media_job_id=row.media_job_id,
+        created_at=row.created_at,
+    )

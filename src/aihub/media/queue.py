@@ -1,0 +1,213 @@
+"""The media task queue, on taskiq: a message per job attempt, carrying only the
+job id (the job itself lives in the database).
+
+Two brokers, one per set-up, both with the three priorities (interactive ahead
+of normal ahead of batch):
+
+- ``MemoryPriorityBroker``: in-process (no Redis): an asyncio priority queue,
+  consumed by taskiq's ``Receiver`` in the API process itself;
+- ``RedisPriorityBroker``: taskiq-redis' list broker with one list per
+  priority; ``BRPOP`` over the lists in priority order pops the most urgent
+  message first, whichever ``aihub worker`` process asks.
+
+Both honour the ``delay`` label that taskiq's ``SmartRetryMiddleware`` puts on
+a retry, so transient failures are retried with exponential backoff by the
+library (``BackoffRetry``). Workers take at most ``max_async_tasks`` messages at
+a time and prefetch none, so the priority order is decided when a slot frees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from taskiq import AsyncBroker, BrokerMessage, SmartRetryMiddleware, TaskiqMessage
+from taskiq.kicker import AsyncKicker
+from taskiq_redis import ListQueueBroker
+
+log = structlog.get_logger(__name__)
+
+TASK_NAME = "aihub.media.run_job"
+PRIORITIES = {"interactive": 1, "normal": 5, "batch": 9}
+PRIORITY_NAMES = {value: key for key, value in PRIORITIES.items()}
+LEVELS = tuple(sorted(PRIORITIES.values()))
+DEFAULT_LEVEL = PRIORITIES["normal"]
+QUEUE_NAME = "aihub:media"
+MAX_BACKOFF_S = 120.0
+UNLIMITED_RETRIES = 1_000_000
+"""taskiq's retry count is not the authority: the job's attempts in the
+database decide whether a failure is retried (see worker.py)."""
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _level(labels: dict[str, Any]) -> int:
+    level = int(_float(labels.get("priority"), DEFAULT_LEVEL))
+    return min(LEVELS, key=lambda known: abs(known - level))
+
+
+class RetryJob(Exception):
+    """Raised by the task after a transient failure it put back in the queue."""
+
+
+class BackoffRetry(SmartRetryMiddleware):
+    """taskiq's retry middleware with a doubling delay (1, 2, 4... x base)."""
+
+    def make_delay(self, message: TaskiqMessage, retries: int) -> float:
+        base = float(self.default_delay)
+        delay: float = min(base * 2.0 ** max(0, retries - 1), MAX_BACKOFF_S)
+        if self.use_jitter:
+            delay += random.random() * base / 2  # noqa: S311  jitter, not crypto
+        return delay
+
+
+class MemoryPriorityBroker(AsyncBroker):
+    """In-process broker: a priority queue (FIFO within one priority)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: asyncio.PriorityQueue[tuple[int, int, bytes]] = (
+            asyncio.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    async def kick(self, message: BrokerMessage) -> None:
+        item = (_level(message.labels), next(self._order), message.message)
+        delay = _float(message.labels.get("delay"))
+        if delay <= 0:
+            self._queue.put_nowait(item)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def fire() -> None:
+            if handle is not None:
+                self._timers.discard(handle)
+            self._queue.put_nowait(item)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    async def listen(self) -> AsyncGenerator[bytes, None]:
+        while True:
+            *_, data = await self._queue.get()
+            yield data
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def shutdown(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        await super().shutdown()
+
+
+class RedisPriorityBroker(ListQueueBroker):
+    """taskiq-redis' list broker with one list per priority level."""
+
+    def __init__(self, url: str, *, queue_name: str = QUEUE_NAME) -> None:
+        super().__init__(url, queue_name=queue_name)
+        self._delayed: set[asyncio.Task[None]] = set()
+
+    def list_key(self, level: int) -> str:
+        return f"{self.queue_name}:{level}"
+
+    async def kick(self, message: BrokerMessage) -> None:
+        delay = _float(message.labels.get("delay"))
+        if delay <= 0:
+            await self._push(message)
+            return
+        # A delayed retry waits here; if this process dies first, the job is
+        # still queued in the database and the sweeper sends it again.
+        task = asyncio.create_task(self._push_later(delay, message))
+        self._delayed.add(task)
+        task.add_done_callback(self._delayed.discard)
+
+    async def _push_later(self, delay: float, message: BrokerMessage) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self._push(message)
+        except RedisError as exc:
+            log.warning("media_retry_not_queued", error=str(exc))
+
+    async def _push(self, message: BrokerMessage) -> None:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            await redis.lpush(self.list_key(_level(message.labels)), message.message)
+
+    async def listen(self) -> AsyncGenerator[bytes, None]:
+        keys = [self.list_key(level) for level in LEVELS]
+        while True:
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    popped = await redis.brpop(keys, timeout=2)
+            except RedisError as exc:
+                log.warning("media_queue_unreachable", error=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if popped is not None:
+                data = popped[1]
+                yield data.encode() if isinstance(data, str) else data
+
+    async def pending(self) -> int:
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            sizes = [await redis.llen(self.list_key(lv)) for lv in LEVELS]
+        return int(sum(sizes))
+
+    async def shutdown(self) -> None:
+        for task in list(self._delayed):
+            task.cancel()
+        await asyncio.gather(*self._delayed, return_exceptions=True)
+        await super().shutdown()
+
+
+class JobQueue:
+    """Sends job ids to the broker with their priority."""
+
+    def __init__(
+        self, broker: AsyncBroker, *, retry_delay_s: float, is_local: bool
+    ) -> None:
+        self.broker = broker
+        self.is_local = is_local
+        broker.add_middlewares(
+            BackoffRetry(
+                default_retry_label=True,
+                default_delay=retry_delay_s,
+                use_jitter=True,
+                types_of_exceptions=(RetryJob,),
+            )
+        )
+
+    async def start(self) -> None:
+        await self.broker.startup()
+
+    async def close(self) -> None:
+        await self.broker.shutdown()
+
+    async def kick(self, job_id: int, *, priority: int) -> None:
+        kicker: AsyncKicker[Any, Any] = AsyncKicker(
+            task_name=TASK_NAME,
+            broker=self.broker,
+            labels={"priority": priority, "max_retries": UNLIMITED_RETRIES},
+        )
+        await kicker.kiq(job_id)
+
+
+def build_queue(redis_url: str | None, *, retry_delay_s: float) -> JobQueue:
+    if redis_url:
+        return JobQueue(
+            RedisPriorityBroker(redis_url), retry_delay_s=retry_delay_s, is_local=False
+        )
+    return JobQueue(MemoryPriorityBroker(), retry_delay_s=retry_delay_s, is_local=True)

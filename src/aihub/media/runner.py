@@ -1,0 +1,536 @@
+"""One job attempt, as the queue's task runs it: claim the job, generate with a
+pooled provider key, store the artifacts, and record how it ended.
+
+Every state change is a conditional UPDATE (``status = 'running' AND
+worker_id = <this worker>``): a job cancelled meanwhile, or taken over by the
+sweeper after this worker went silent, is left alone (``_JobLost``). A
+heartbeat stamps the job while it runs; when the stamp no longer applies (the
+job was cancelled), the work is stopped. No session stays open across an
+upstream call.
+
+Outcomes: completed (artifacts, cost, a request-log row); a transient failure
+(5xx, timeout, every key rate limited) with attempts left goes back to
+``queued`` and raises ``RetryJob`` so taskiq's retry middleware sends it again
+after a backoff; anything else is failed with its seed error type."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq.exceptions import SendTaskError
+
+from aihub.core.db import utcnow
+from aihub.core.errors import AihubError, RateLimitError
+from aihub.core.settings import Settings
+from aihub.files import service as files_service
+from aihub.files.blobs import BlobStore
+from aihub.files.models import StoredFile
+from aihub.files.probe import probe
+from aihub.infra.events import EventBus
+from aihub.media import events, repository
+from aihub.media.events import JobEvent
+from aihub.media.models import MediaJob
+from aihub.media.queue import JobQueue, RetryJob
+from aihub.provider_keys.lease import Lease
+from aihub.provider_keys.pool import KeyPool
+from aihub.providers.errors import ProviderError
+from aihub.providers.http import Timeouts
+from aihub.providers.media_base import (
+    Follow,
+    InputImage,
+    MediaOutput,
+    MediaProgress,
+    MediaRequest,
+    download,
+)
+from aihub.providers.media_registry import get_media_adapter
+from aihub.usage.cost import compute_media_cost
+from aihub.usage.recording import CallRecord, add_record
+
+log = structlog.get_logger(__name__)
+
+PREVIEW_CHARS = 500
+
+
+class _JobLost(Exception):
+    """The job is no longer this worker's (cancelled, recovered, deleted)."""
+
+
+@dataclass(slots=True)
+class _Generated:
+    outputs: list[MediaOutput]
+    key_id: int | None
+    started: float
+
+
+class JobRunner:
+    """Runs job attempts for one worker (``worker_id``)."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        pool: KeyPool,
+        http: aiohttp.ClientSession,
+        blobs: BlobStore,
+        queue: JobQueue,
+        settings: Settings,
+        worker_id: str,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._pool = pool
+        self._http = http
+        self._blobs = blobs
+        self._queue = queue
+        self._settings = settings
+        self.worker_id = worker_id
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.stopping = False
+        self._timeouts = Timeouts(
+            connect_s=settings.upstream_connect_timeout_s,
+            idle_s=settings.upstream_idle_timeout_s,
+            read_s=settings.upstream_idle_timeout_s,
+        )
+
+    def _mine(self) -> tuple[Any, ...]:
+        return (MediaJob.status == "running", MediaJob.worker_id == self.worker_id)
+
+    async def _publish(self, job_id: int, items: Sequence[JobEvent]) -> None:
+        await events.publish(self._bus, job_id, items)
+
+    def stop_local(self, job_id: int) -> bool:
+        """Stop the job's work in this process (a cancel from any process)."""
+        task = self.running.get(job_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    # -- the task ---------------------------------------------------------------------
+
+    async def run(self, job_id: int) -> None:
+        """The queue's task: one attempt of job ``job_id``."""
+        job = await self._claim(job_id)
+        if job is None:
+            return
+        work = asyncio.create_task(self._work(job), name=f"media-job-{job_id}")
+        self.running[job_id] = work
+        beat = asyncio.create_task(self._heartbeat(job_id, work))
+        retry: RetryJob | None = None
+        try:
+            await work
+        except RetryJob as exc:
+            retry = exc
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            await self._stopped(job)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            self.running.pop(job_id, None)
+        if not self.stopping:
+            await self.kick_next(job.user_id)
+        if retry is not None:
+            raise retry
+
+    async def _claim(self, job_id: int) -> MediaJob | None:
+        now = utcnow()
+        async with self._sessionmaker() as session:
+            job = await repository.get_job(session, job_id=job_id)
+            if job is None or job.status != "queued":
+                return None
+            user_id = job.user_id
+            await repository.lock_user(session, user_id=user_id)
+            claimed = await repository.claim_job(
+                session,
+                job_id=job_id,
+                user_id=user_id,
+                user_limit=self._settings.media_user_concurrency,
+                values={
+                    "status": "running",
+                    "worker_id": self.worker_id,
+                    "heartbeat_at": now,
+                    "started_at": job.started_at or now,
+                    "attempts": MediaJob.attempts + 1,
+                    "stage": "started",
+                    "error_type": None,
+                    "error_message": None,
+                },
+            )
+            if not claimed:
+                await session.rollback()
+                log.debug("media_job_deferred", job_id=job_id, user_id=user_id)
+                return None
+            job = await repository.get_job(session, job_id=job_id)
+            assert job is not None  # noqa: S101  we hold its row lock
+            started = await events.record(
+                session, job, "started", {"attempt": job.attempts}
+            )
+            await session.commit()
+        await self._publish(job_id, [started])
+        log.info("media_job_started", job_id=job_id, attempt=job.attempts)
+        return job
+
+    async def kick_next(self, user_id: int) -> None:
+        """A slot of this user freed: queue their most urgent waiting job (its
+        own message may have been dropped while the user was at the limit)."""
+        async with self._sessionmaker() as session:
+            job = await repository.next_queued_of_user(session, user_id=user_id)
+        if job is not None:
+            with contextlib.suppress(SendTaskError):  # the sweeper sends it later
+                await self._queue.kick(job.id, priority=job.priority)
+
+    async def _heartbeat(self, job_id: int, work: asyncio.Task[None]) -> None:
+        while True:
+            await asyncio.sleep(self._settings.media_heartbeat_s)
+            try:
+                async with self._sessionmaker() as session:
+                    alive = await repository.update_job(
+                        session,
+                        job_id=job_id,
+                        values={"heartbeat_at": utcnow()},
+                        where=self._mine(),
+                    )
+                    await session.commit()
+            except SQLAlchemyError as exc:
+                log.warning("media_heartbeat_failed", job_id=job_id, error=str(exc))
+                continue
+            if not alive:
+                log.info("media_job_no_longer_ours", job_id=job_id)
+                work.cancel()
+                return
+
+    async def _stopped(self, job: MediaJob) -> None:
+        """The work was cancelled: by the user, or because this worker stops."""
+        if not self.stopping:
+            log.info("media_job_stopped", job_id=job.id)
+            return
+        async with self._sessionmaker() as session:
+            back = await repository.update_job(
+                session,
+                job_id=job.id,
+                values={"status": "queued", "worker_id": None, "stage": "requeued"},
+                where=self._mine(),
+            )
+            item = None
+            if back:
+                item = await events.record(
+                    session,
+                    job,
+                    "queued",
+                    {"reason": "worker stopped"},
+                    status="queued",
+                )
+            await session.commit()
+        if item is not None:
+            await self._publish(job.id, [item])
+            if not self._queue.is_local:
+                with contextlib.suppress(SendTaskError):  # the sweeper sends it later
+                    await self._queue.kick(job.id, priority=job.priority)
+
+    # -- the work ---------------------------------------------------------------------
+
+    async def _work(self, job: MediaJob) -> None:
+        try:
+            async with asyncio.timeout(self._settings.media_job_timeout_s):
+                generated = await self._generate(job)
+                await self._complete(job, generated)
+        except _JobLost:
+            log.info("media_job_lost", job_id=job.id)
+        except ProviderError as exc:
+            await self._failed(job, exc.error_type, exc.message, exc.retryable)
+        except RateLimitError as exc:  # every key cooling down: try again later
+            await self._failed(job, exc.error_type, exc.message, True)
+        except AihubError as exc:  # no key, every key rejected, out of credit
+            await self._failed(job, exc.error_type, exc.message, False)
+        except TimeoutError:
+            limit = int(self._settings.media_job_timeout_s)
+            await self._failed(job, "api_error", f"No result within {limit} s", False)
+        except (RetryJob, asyncio.CancelledError):
+            raise
+        except Exception:  # a bug must not leave the job running: logged, failed
+            log.exception("media_job_crashed", job_id=job.id)
+            await self._failed(
+                job, "api_error", "Internal error running the job", False
+            )
+
+    async def _request(self, job: MediaJob) -> MediaRequest:
+        params: dict[str, Any] = job.params or {}
+        image = None
+        file_id = params.get("input_file_id")
+        if file_id is not None:
+            image = await self._input_image(job, params)
+        return MediaRequest(
+            kind="video" if job.kind == "video" else "image",
+            model=str(params.get("api_model") or job.model),
+            prompt=job.prompt,
+            count=int(params.get("count") or 1),
+            width=params.get("width"),
+            height=params.get("height"),
+            duration_s=params.get("duration"),
+            quality=params.get("quality"),
+            input_image=image,
+        )
+
+    async def _input_image(self, job: MediaJob, params: dict[str, Any]) -> InputImage:
+        ref = str(params.get("input_image") or "")
+        async with self._sessionmaker() as session:
+            row = await files_service.resolve_ref(session, user_id=job.user_id, ref=ref)
+        data = await files_service.read_file(self._blobs, row)
+        return InputImage(data=data, media_type=row.media_type, filename=row.filename)
+
+    async def _generate(self, job: MediaJob) -> _Generated:
+        adapter = get_media_adapter(job.provider)
+        if adapter is None:
+            raise _UnknownProvider(f"No media adapter for {job.provider!r}")
+        request = await self._request(job)
+        follow = Follow(
+            upstream_job_id=job.upstream_job_id,
+            poll_interval_s=self._settings.media_poll_interval_s,
+            timeouts=self._timeouts,
+        )
+        key_ids: list[int] = []
+
+        async def on_progress(progress: MediaProgress) -> None:
+            await self._progress(job, progress)
+
+        async def on_submitted(upstream_id: str) -> None:
+            follow.upstream_job_id = upstream_id
+            await self._submitted(job, upstream_id, key_ids[-1] if key_ids else None)
+
+        follow.on_progress = on_progress
+        follow.on_submitted = on_submitted
+
+        async def attempt(lease: Lease) -> list[MediaOutput]:
+            key_ids.append(lease.key_id)
+            return await adapter.generate(
+                self._http, lease.credentials, request, follow
+            )
+
+        started = time.monotonic()
+        outputs = await self._pool.call(job.provider, user_id=job.user_id, fn=attempt)
+        return _Generated(outputs, key_ids[-1] if key_ids else None, started)
+
+    async def _progress(self, job: MediaJob, progress: MediaProgress) -> None:
+        values: dict[str, Any] = {"heartbeat_at": utcnow(), "stage": progress.stage}
+        if progress.percent is not None:
+            values["percent"] = round(progress.percent, 2)
+        async with self._sessionmaker() as session:
+            if not await repository.update_job(
+                session, job_id=job.id, values=values, where=self._mine()
+            ):
+                raise _JobLost()
+            percent = None if progress.percent is None else round(progress.percent, 2)
+            item = await events.record(
+                session,
+                job,
+                "progress",
+                {"percent": percent, "stage": progress.stage},
+                status="running",
+            )
+            await session.commit()
+        await self._publish(job.id, [item])
+
+    async def _submitted(
+        self, job: MediaJob, upstream_id: str, key_id: int | None
+    ) -> None:
+        async with self._sessionmaker() as session:
+            await repository.update_job(
+                session,
+                job_id=job.id,
+                values={"upstream_job_id": upstream_id, "provider_key_id": key_id},
+                where=self._mine(),
+            )
+            await session.commit()
+
+    async def _fetch(
+        self, outputs: list[MediaOutput]
+    ) -> list[tuple[bytes, str | None]]:
+        files = []
+        for output in outputs:
+            if output.data is not None:
+                files.append((output.data, output.media_type))
+            elif output.url is not None:
+                files.append(
+                    await download(
+                        self._http,
+                        output.url,
+                        max_bytes=self._settings.media_max_artifact_bytes,
+                    )
+                )
+        return files
+
+    async def _complete(self, job: MediaJob, generated: _Generated) -> None:
+        files = await self._fetch(generated.outputs)
+        stored: list[StoredFile] = []
+        async with self._sessionmaker() as session:
+            for index, (data, media_type) in enumerate(files, start=1):
+                name = f"{job.kind}-{job.id}-{index}{probe(data).extension}"
+                stored.append(
+                    await files_service.store_bytes(
+                        session,
+                        self._blobs,
+                        user_id=job.user_id,
+                        data=data,
+                        filename=name,
+                        media_type=media_type,
+                        media_job_id=job.id,
+                    )
+                )
+            cost = self._cost(job, stored)
+            done = await repository.update_job(
+                session,
+                job_id=job.id,
+                values={
+                    "status": "completed",
+                    "percent": 100.0,
+                    "stage": "completed",
+                    "cost": cost[1],
+                    "finished_at": utcnow(),
+                    "provider_key_id": generated.key_id,
+                },
+                where=self._mine(),
+            )
+            if not done:
+                keys = [row.storage_key for row in stored]
+                await session.rollback()
+                for key in keys:
+                    await self._blobs.delete(key)
+                raise _JobLost()
+            await session.flush()
+            self._record_call(session, job, generated, cost=cost)
+            item = await events.record(
+                session,
+                job,
+                "completed",
+                {"artifacts": [self._artifact(row) for row in stored]},
+                status="completed",
+            )
+            await session.commit()
+        await self._publish(job.id, [item])
+        log.info("media_job_completed", job_id=job.id, files=len(stored), cost=cost[1])
+
+    def _artifact(self, row: StoredFile) -> dict[str, Any]:
+        return {
+            "url": files_service.file_url(row.token, self._settings.public_url),
+            "media_type": row.media_type,
+            "bytes": row.bytes,
+            "width": row.width,
+            "height": row.height,
+            "duration_s": row.duration_s,
+        }
+
+    def _cost(self, job: MediaJob, stored: list[StoredFile]) -> tuple[float, float]:
+        """(units, USD): images, or seconds of video (as asked, else as made)."""
+        params: dict[str, Any] = job.params or {}
+        width, height = params.get("width"), params.get("height")
+        size = f"{width}x{height}" if width and height else None
+        if job.kind == "video":
+            asked = params.get("duration")
+            seconds = (
+                float(asked) * len(stored)
+                if asked
+                else sum(row.duration_s or 0.0 for row in stored)
+            )
+            priced = compute_media_cost(job.provider, job.model, seconds=seconds)
+            return seconds, priced.total
+        quality = params.get("quality")
+        priced = compute_media_cost(
+            job.provider, job.model, images=len(stored), size=size, quality=quality
+        )
+        return float(len(stored)), priced.total
+
+    def _record_call(
+        self,
+        session: AsyncSession,
+        job: MediaJob,
+        generated: _Generated | None,
+        *,
+        cost: tuple[float, float] = (0.0, 0.0),
+        error_type: str | None = None,
+    ) -> None:
+        started = generated.started if generated is not None else None
+        units, priced = cost
+        add_record(
+            session,
+            CallRecord(
+                user_id=job.user_id,
+                kind=job.kind,
+                provider=job.provider,
+                model=job.model,
+                provider_key_id=generated.key_id if generated else job.provider_key_id,
+                gateway_key_id=job.gateway_key_id,
+                latency_ms=int((time.monotonic() - started) * 1000)
+                if started
+                else None,
+                status="error" if error_type else "ok",
+                error_type=error_type,
+                question=job.prompt[:PREVIEW_CHARS],
+                units=units,
+                cost=priced,
+            ),
+        )
+
+    async def _failed(
+        self, job: MediaJob, error_type: str, message: str, transient: bool
+    ) -> None:
+        """Back to the queue for a retry while attempts remain, else failed."""
+        retry = transient and job.attempts < self._settings.media_max_attempts
+        async with self._sessionmaker() as session:
+            if retry:
+                values: dict[str, Any] = {
+                    "status": "queued",
+                    "worker_id": None,
+                    "stage": "retrying",
+                    "error_type": error_type,
+                    "error_message": message,
+                }
+                extra = {"reason": message, "error_type": error_type, "retry": True}
+                event, status = "queued", "queued"
+            else:
+                values = {
+                    "status": "failed",
+                    "stage": "failed",
+                    "error_type": error_type,
+                    "error_message": message,
+                    "finished_at": utcnow(),
+                }
+                extra = {"error_message": message, "error_type": error_type}
+                event, status = "failed", "failed"
+            if not await repository.update_job(
+                session, job_id=job.id, values=values, where=self._mine()
+            ):
+                return
+            if not retry:
+                self._record_call(session, job, None, error_type=error_type)
+            item = await events.record(session, job, event, extra, status=status)
+            await session.commit()
+        await self._publish(job.id, [item])
+        log.info(
+            "media_job_failed",
+            job_id=job.id,
+            error_type=error_type,
+            retry=retry,
+            attempt=job.attempts,
+        )
+        if retry:
+            raise RetryJob(message)
+
+
+class _UnknownProvider(AihubError):
+    status_code = 422
+    error_type = "validation_error"

@@ -1,0 +1,101 @@
+"""Media in a process: the job queue every API process submits to, and the
+worker that runs jobs, in the API process (embedded) or in ``aihub worker``.
+
+    app.state.media = await start_media(app.state)     # lifespan
+    ...
+    await app.state.media.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import structlog
+
+from aihub.core.db import build_engine, build_sessionmaker
+from aihub.core.security import resolve_secret_key
+from aihub.core.settings import Settings
+from aihub.files.blobs import build_blob_store
+from aihub.infra import build_infra
+from aihub.media.queue import JobQueue, build_queue
+from aihub.media.worker import MediaWorker
+from aihub.provider_keys.pool import start_key_pool
+from aihub.providers.http import close_http_session, create_http_session
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class MediaRuntime:
+    queue: JobQueue
+    worker: MediaWorker | None
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
+        await self.queue.close()
+
+
+def embedded_worker(settings: Settings) -> bool:
+    if settings.media_embedded_worker is not None:
+        return settings.media_embedded_worker
+    return settings.redis_url is None
+
+
+async def start_media(
+    app_state: Any, *, run_worker: bool | None = None
+) -> MediaRuntime:
+    """The queue (and the worker, when this process runs one) for an app whose
+    state has settings, sessionmaker, infra, key_pool and http."""
+    settings: Settings = app_state.settings
+    queue = build_queue(settings.redis_url, retry_delay_s=settings.media_retry_delay_s)
+    await queue.start()
+    worker = None
+    if embedded_worker(settings) if run_worker is None else run_worker:
+        worker = MediaWorker(
+            sessionmaker=app_state.sessionmaker,
+            bus=app_state.infra.events,
+            pool=app_state.key_pool,
+            http=app_state.http,
+            blobs=build_blob_store(settings),
+            queue=queue,
+            settings=settings,
+        )
+        await worker.start()
+    return MediaRuntime(queue=queue, worker=worker)
+
+
+async def serve_worker(
+    settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
+    """``aihub worker``: run media jobs until SIGTERM/SIGINT (or ``stop``)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    state = SimpleNamespace(settings=settings)
+    state.secret_key = resolve_secret_key(settings)
+    engine = build_engine(settings.resolved_database_url)
+    state.sessionmaker = build_sessionmaker(engine)
+    state.infra = await build_infra(settings.redis_url)
+    state.http = create_http_session()
+    pool = await start_key_pool(
+        state,
+        default_wait_s=settings.key_wait_s,
+        default_cooldown_s=settings.key_cooldown_s,
+    )
+    runtime = await start_media(state, run_worker=True)
+    log.info("media_worker_process_ready", redis=settings.redis_url is not None)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.close()
+        await pool.close()
+        await close_http_session(state.http)
+        await state.infra.close()
+        await engine.dispose()
