@@ -1,0 +1,272 @@
+"""Which STT and TTS engine a session uses, and calling them with a pooled key.
+
+``auto`` picks, for English, the local engines when the voice-local extra is
+installed; otherwise (and for Russian) OpenAI when the caller holds a key, and
+espeak-ng for speech as the last resort. tiny.en and the Piper voice are
+English only, so asking them for Russian is refused up front.
+
+Synthesized pieces up to ``voice_tts_cache_max_chars`` are cached (infra
+cache: in-process or Redis) by engine, voice, speed, rate and text, so the
+frequent phrases ("Sure.", a re-ask) cost neither time nor money twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aihub.catalog import service as catalog_service
+from aihub.providers.base import ProviderError
+from aihub.providers.stt_base import Pcm, SttOptions, Transcript
+from aihub.providers.stt_local import is_available as local_stt_available
+from aihub.providers.tts_base import TtsOptions
+from aihub.providers.tts_espeak import is_available as espeak_available
+from aihub.providers.tts_piper import VOICE_NAME as PIPER_VOICE
+from aihub.providers.tts_piper import is_available as piper_available
+from aihub.voice.errors import VoiceEngineUnavailableError
+from aihub.voice.runtime import VoiceRuntime
+from aihub.voice.schemas import SttConfig, TtsConfig
+
+STT_MODELS = {
+    "openai": "whisper-1",
+    "openai_compatible": "whisper-1",
+    "local": "tiny.en",
+}
+TTS_MODELS = {
+    "openai": "tts-1",
+    "openai_compatible": "tts-1",
+    "piper": PIPER_VOICE,
+    "espeak": "espeak-ng",
+}
+ENGLISH_ONLY = frozenset({"local", "piper"})
+CACHE_CHUNK = 6400
+
+
+@dataclass(slots=True)
+class SpeechCall:
+    """What one STT or TTS use cost and which key served it."""
+
+    provider: str
+    model: str
+    key_id: int | None = None
+    latency_ms: float = 0.0
+    seconds: float = 0.0
+    characters: int = 0
+    cached: bool = False
+
+    @property
+    def cost(self) -> float:
+        if self.provider in ("local", "piper", "espeak") or self.cached:
+            return 0.0
+        info = catalog_service.find_model(self.provider, self.model)
+        if info is None:
+            return 0.0
+        pricing = info.pricing
+        cost = 0.0
+        if pricing.per_second is not None:
+            cost += pricing.per_second * self.seconds
+        if pricing.per_1m_characters is not None:
+            cost += pricing.per_1m_characters * self.characters / 1_000_000
+        return round(cost, 8)
+
+
+async def resolve_stt(
+    rt: VoiceRuntime, *, user_id: int, language: str, config: SttConfig
+) -> dict[str, Any]:
+    provider = config.provider
+    if provider == "auto":
+        has_openai = await rt.pool.has_keys("openai", user_id=user_id)
+        if language == "en" and local_stt_available():
+            provider = "local"
+        elif has_openai or not local_stt_available():
+            provider = "openai"
+        else:
+            provider = "local"
+    if provider == "local":
+        if not local_stt_available():
+            raise VoiceEngineUnavailableError(
+                "Local STT needs the voice-local extra: "
+                "pip install 'aihub[voice-local]'"
+            )
+        if language == "ru":
+            raise VoiceEngineUnavailableError(
+                "The local STT model (Whisper tiny.en) is English only: for Russian "
+                "use stt.provider 'openai' or 'openai_compatible'"
+            )
+    local = provider == "local"
+    return {
+        "provider": provider,
+        "model": config.model or STT_MODELS[provider],
+        "prompt": config.prompt,
+        "partials": config.partials if config.partials is not None else local,
+        "speculative": config.speculative if config.speculative is not None else local,
+    }
+
+
+async def resolve_tts(
+    rt: VoiceRuntime, *, user_id: int, language: str, config: TtsConfig
+) -> dict[str, Any]:
+    provider = config.provider
+    if provider == "none":  # a text-only session
+        return {"provider": "none", "model": None, "voice": None, "speed": 1.0}
+    if provider == "auto":
+        has_openai = await rt.pool.has_keys("openai", user_id=user_id)
+        if language == "en" and piper_available():
+            provider = "piper"
+        elif has_openai:
+            provider = "openai"
+        elif espeak_available():
+            provider = "espeak"
+        else:
+            provider = "openai"
+    if provider == "piper" and not piper_available():
+        raise VoiceEngineUnavailableError(
+            "Piper needs the voice-local extra: pip install 'aihub[voice-local]'"
+        )
+    if provider == "piper" and language == "ru":
+        raise VoiceEngineUnavailableError(
+            "The Piper voice is English only: for Russian use tts.provider "
+            "'openai', 'openai_compatible' or 'espeak'"
+        )
+    if provider == "espeak" and not espeak_available():
+        raise VoiceEngineUnavailableError("espeak-ng is not installed on the server")
+    return {
+        "provider": provider,
+        "model": config.model or TTS_MODELS[provider],
+        "voice": config.voice,
+        "speed": config.speed,
+        "instructions": config.instructions,
+    }
+
+
+async def transcribe(
+    rt: VoiceRuntime,
+    *,
+    user_id: int,
+    stt: dict[str, Any],
+    language: str | None,
+    audio: Pcm,
+    partial: bool = False,
+) -> tuple[Transcript, SpeechCall]:
+    provider = str(stt["provider"])
+    adapter = rt.stt[provider]
+    options = SttOptions(
+        model=str(stt["model"]),
+        language=language,
+        prompt=stt.get("prompt"),
+    )
+    call = SpeechCall(provider, options.model, seconds=audio.duration_s)
+    if provider == "local":
+        return await adapter.transcribe(None, None, audio, options=options), call
+
+    async def attempt(lease: Any) -> Transcript:
+        call.key_id = lease.key_id
+        return await adapter.transcribe(
+            rt.http, lease.credentials, audio, options=options, timeouts=rt.timeouts
+        )
+
+    wait_s = 0.0 if partial else None
+    return await rt.pool.call(
+        provider, user_id=user_id, fn=attempt, timeout_s=wait_s
+    ), call
+
+
+def cache_key(tts: dict[str, Any], language: str | None, rate: int, text: str) -> str:
+    raw = "|".join(
+        str(part)
+        for part in (
+            tts["provider"],
+            tts["model"],
+            tts.get("voice"),
+            tts.get("speed"),
+            tts.get("instructions"),
+            language,
+            rate,
+            text,
+        )
+    )
+    return "voice:tts:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def synthesize(
+    rt: VoiceRuntime,
+    *,
+    user_id: int,
+    tts: dict[str, Any],
+    language: str | None,
+    text: str,
+    sample_rate: int,
+    call: SpeechCall,
+) -> AsyncIterator[bytes]:
+    """PCM16 at ``sample_rate`` for ``text``, from the cache when it is there."""
+    call.characters += len(text)
+    cacheable = 0 < len(text) <= rt.settings.voice_tts_cache_max_chars
+    key = cache_key(tts, language, sample_rate, text)
+    if cacheable and rt.settings.voice_tts_cache_ttl_s:
+        hit = await rt.infra.cache.get(key)
+        if hit is not None:
+            call.cached = call.characters == len(text)
+            call.characters -= len(text)  # not billed
+            for start in range(0, len(hit), CACHE_CHUNK):
+                yield hit[start : start + CACHE_CHUNK]
+            return
+    parts: list[bytes] = []
+    async for chunk in _stream(rt, user_id, tts, language, text, sample_rate, call):
+        parts.append(chunk)
+        yield chunk
+    if cacheable and rt.settings.voice_tts_cache_ttl_s and parts:
+        await rt.infra.cache.set(
+            key, b"".join(parts), float(rt.settings.voice_tts_cache_ttl_s)
+        )
+
+
+async def _stream(
+    rt: VoiceRuntime,
+    user_id: int,
+    tts: dict[str, Any],
+    language: str | None,
+    text: str,
+    sample_rate: int,
+    call: SpeechCall,
+) -> AsyncIterator[bytes]:
+    provider = str(tts["provider"])
+    adapter = rt.tts[provider]
+    options = TtsOptions(
+        model=str(tts["model"]),
+        voice=tts.get("voice"),
+        speed=float(tts.get("speed") or 1.0),
+        language=language,
+        instructions=tts.get("instructions"),
+    )
+    if provider in ("piper", "espeak"):
+        async for chunk in adapter.stream(
+            None, None, text, options=options, sample_rate=sample_rate
+        ):
+            yield chunk
+        return
+    while True:  # another key after 429/401/402, only before the first byte
+        lease = await rt.pool.acquire(provider, user_id=user_id)
+        call.key_id = lease.key_id
+        sent = False
+        stream = adapter.stream(
+            rt.http,
+            lease.credentials,
+            text,
+            options=options,
+            sample_rate=sample_rate,
+            timeouts=rt.timeouts,
+        )
+        try:
+            async for chunk in stream:
+                sent = True
+                yield chunk
+        except ProviderError as exc:
+            if await lease.report(exc) and not sent:
+                continue
+            raise
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        lease.success()
+        return
