@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(UV) pip install --quiet --python $(BIN)/python -e ".[test]"
+	$(UV) pip install --quiet --python $(BIN)/python -e ".[test,voice-local]"
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -37,6 +37,20 @@ lint: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+
+# The gateway against LiteLLM and the mock upstream, same run (see ../shared/bench).
+BENCH_DIR ?= ../shared/bench
+BENCH_DATA ?= /tmp/aihub-bench-data
+BENCH_TARGETS ?= direct,litellm,aihub
+bench: $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python "matplotlib>=3.8"
+	test -x /tmp/bench-venvs/tools/bin/python || (cd $(BENCH_DIR) && ./setup.sh)
+	rm -rf $(BENCH_DATA) && mkdir -p $(BENCH_DATA)
+	sed -e "s|@ROOT@|$(CURDIR)|g" -e "s|@DATA@|$(BENCH_DATA)|g" \
+	    bench/targets.toml.in > $(BENCH_DATA)/targets.toml
+	cd $(BENCH_DIR) && python3 compare.py --config $(BENCH_DATA)/targets.toml \
+	    --targets $(BENCH_TARGETS) $(BENCH_ARGS)
+	$(BIN)/python bench/chart.py $(BENCH_DIR)/results/latest.json bench/results.png
 
 check: lint typecheck test
 

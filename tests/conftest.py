@@ -44,6 +44,47 @@ def _env(*names: str) -> str | None:
     return None
 
 
+def _per_worker_urls(worker: str) -> None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database and Redis
+    db (SQLite files are per worker already), published in the environment so
+    subprocesses started by tests (aihub serve, aihub worker) use them too."""
+    index = int(worker.removeprefix("gw") or 0)
+    for name in ("AIHUB_TEST_DATABASE_URL", "AIHUB_DATABASE_URL"):
+        url = os.environ.get(name)
+        if url and url.startswith("postgresql"):
+            base, _, db = url.rpartition("/")
+            worker_url = f"{base}/{db}_{worker}"
+            asyncio.run(_create_database(base, f"{db}_{worker}"))
+            os.environ[name] = worker_url
+    for name in ("AIHUB_TEST_REDIS_URL", "AIHUB_REDIS_URL"):
+        url = os.environ.get(name)
+        if url:
+            base, _, db = url.rpartition("/")
+            number = int(db) if db.isdigit() else 0
+            os.environ[name] = f"{base}/{(number + 1 + index) % 16}"
+
+
+async def _create_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    dsn = base_url.replace("postgresql+asyncpg", "postgresql") + "/postgres"
+    connection = await asyncpg.connect(dsn)
+    try:
+        exists = await connection.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", name
+        )
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        _per_worker_urls(worker)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = _env("AIHUB_TEST_DATABASE_URL", "AIHUB_DATABASE_URL")

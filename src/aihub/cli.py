@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 
 from aihub import __version__
@@ -24,6 +25,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     _migrate()
+    os.environ.setdefault("AIHUB_GC_TUNING", "true")  # inherited by the workers
     uvicorn.run(
         "aihub.main:create_app",
         factory=True,
@@ -63,6 +65,18 @@ def _create_admin(args: argparse.Namespace) -> None:
     sys.stdout.write(f"admin {args.email} is ready\n")
 
 
+def _worker() -> None:
+    from aihub.core.logging import configure_logging
+    from aihub.media.runtime import serve_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _migrate()
+    import uvloop  # ships with uvicorn[standard], like the API's loop
+
+    uvloop.run(serve_worker(settings))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="aihub", description=__doc__)
     parser.add_argument("--version", action="version", version=f"aihub {__version__}")
@@ -72,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser(
+        "worker", help="run media generation jobs from the queue (needs Redis)"
+    )
     admin = commands.add_parser("create-admin", help="create or update an admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--username", default="admin")
@@ -81,5 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args)
     elif args.command == "migrate":
         _migrate()
+    elif args.command == "worker":
+        _worker()
     elif args.command == "create-admin":
         _create_admin(args)

@@ -22,17 +22,24 @@ from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
-from aihub.chat.runs import RunHub, recover_orphans
+from aihub.chat.runs import HEARTBEAT_TTL_S, RunHub
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
 from aihub.core.metrics import HttpMetrics
 from aihub.core.middleware import RequestContextMiddleware
+from aihub.core.runtime import tune_gc
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.files.router import router as files_router
+from aihub.gateway.anthropic_api import router as anthropic_router
 from aihub.gateway.keys_router import router as gateway_keys_router
+from aihub.gateway.keys_runtime import start_gateway, stop_gateway
 from aihub.gateway.openai_api import router as gateway_openai_router
 from aihub.infra import build_infra
+from aihub.media.openai_router import router as media_openai_router
+from aihub.media.router import router as media_router
+from aihub.media.runtime import start_media
 from aihub.ops.router import router as ops_router
 from aihub.preferences.router import router as preferences_router
 from aihub.prompts.router import router as prompts_router
@@ -41,11 +48,16 @@ from aihub.provider_keys.probe import start_probe
 from aihub.provider_keys.router import admin_router as admin_keys_router
 from aihub.provider_keys.router import router as provider_keys_router
 from aihub.providers.http import Timeouts, close_http_session, create_http_session
+from aihub.proxy.router import router as proxy_router
 from aihub.threads.router import router as threads_router
 from aihub.usage.router import router as usage_router
 from aihub.usage.writer import RequestLogWriter
 from aihub.users import service as users_service
 from aihub.users.router import router as users_router
+from aihub.voice.gateway_router import router as voice_gateway_router
+from aihub.voice.router import router as voice_router
+from aihub.voice.router import socket_router as voice_socket_router
+from aihub.voice.runtime import start_voice
 
 log = structlog.get_logger(__name__)
 
@@ -62,11 +74,19 @@ ROUTERS = (
     threads_router,
     prompts_router,
     preferences_router,
+    proxy_router,
     catalog_router,
     provider_keys_router,
     admin_keys_router,
     usage_router,
     gateway_keys_router,
+    anthropic_router,
+    files_router,
+    media_router,
+    media_openai_router,
+    voice_router,
+    voice_socket_router,
+    voice_gateway_router,
 )
 
 
@@ -81,6 +101,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.infra = await build_infra(settings.redis_url)
     app.state.redis = app.state.infra.redis
     app.state.http = create_http_session()
+    await start_gateway(app.state)
     await asyncio.to_thread(catalog_service.warm_up)
     await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
     key_pool = await start_key_pool(
@@ -104,12 +125,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         events=app.state.infra.events,
         state=app.state.infra.state,
         flush_interval_s=settings.chat_flush_interval_s,
+        sweep_every_s=HEARTBEAT_TTL_S if settings.redis_url else None,
     )
     await chat_runs.start()
     app.state.request_log = RequestLogWriter(app.state.sessionmaker)
     app.state.request_log.start()
     app.state.chat_runs = chat_runs
-    await recover_orphans(app.state.sessionmaker, app.state.infra.state)
+    app.state.media = await start_media(app.state)
+    app.state.voice = await start_voice(app.state)
+    if settings.gc_tuning:
+        tune_gc()
     log.info(
         "aihub_started",
         version=__version__,
@@ -119,12 +144,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.voice.close()
+        await app.state.media.close()
         await chat_runs.close()
         await app.state.request_log.close()
         key_probe.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await key_probe
         await key_pool.close()
+        await stop_gateway(app.state)
         await close_http_session(app.state.http)
         await app.state.infra.close()
         await engine.dispose()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.media_upstream import FakeMediaUpstream
 from tests.fakes.upstream import FakeUpstream
 
 _SERVER = pytest.StashKey[FakeUpstream]()
@@ -39,3 +40,26 @@ def _reset_fake_upstream(request: pytest.FixtureRequest) -> Iterator[None]:
     server = request.config.stash.get(_SERVER, None)
     if server is not None:
         server.reset()
+
+
+# -- the fake media provider (SuperDuperAI, OpenAI and Azure images) ------------------
+
+_MEDIA = pytest.StashKey[FakeMediaUpstream]()
+
+
+@pytest.fixture(scope="session")
+def fake_media_server(request: pytest.FixtureRequest) -> Iterator[FakeMediaUpstream]:
+    server = FakeMediaUpstream()
+    server.start()
+    request.config.stash[_MEDIA] = server
+    yield server
+    del request.config.stash[_MEDIA]
+    server.stop()
+
+
+@pytest.fixture
+def fake_media(fake_media_server: FakeMediaUpstream) -> Iterator[FakeMediaUpstream]:
+    """The fake media provider, unscripted, reset (gates opened) after the test."""
+    fake_media_server.reset()
+    yield fake_media_server
+    fake_media_server.reset()

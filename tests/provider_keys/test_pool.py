@@ -8,11 +8,11 @@ from datetime import timedelta
 import httpx
 import pytest
 import redis.asyncio as redis_asyncio
-from aihub.providers.base import UpstreamAuthFailed, UpstreamRateLimited
 from structlog.testing import capture_logs
 
 from aihub.core.db import utcnow
 from aihub.provider_keys.pool import KeyPool
+from aihub.providers.base import UpstreamAuthFailed, UpstreamRateLimited
 from tests.factories import admin_headers, make_user
 from tests.provider_keys.builders import (
     acquire_error,

@@ -38,6 +38,52 @@ class Settings(BaseSettings):
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
     completion_cache_ttl_s: int = Field(default=3600, ge=0)
+    # Files and media generation (see aihub.files, aihub.media).
+    files_dir: Path | None = None
+    """Where the local blob store keeps files; default ``data_dir / "files"``."""
+    public_url: str | None = None
+    """Base URL put in front of file links made outside a request (the worker)."""
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    media_embedded_worker: bool | None = None
+    """Run media jobs inside the API process; None: yes without Redis, no with it
+    (then run ``aihub worker``)."""
+    media_worker_concurrency: int = Field(default=4, ge=1, le=256)
+    media_user_concurrency: int = Field(default=2, ge=1, le=256)
+    media_max_attempts: int = Field(default=3, ge=1, le=20)
+    media_retry_delay_s: float = Field(default=2.0, ge=0)
+    media_poll_interval_s: float = Field(default=2.0, gt=0)
+    media_heartbeat_s: float = Field(default=5.0, gt=0)
+    media_stale_after_s: float = Field(default=30.0, gt=0)
+    media_sweep_interval_s: float = Field(default=10.0, gt=0)
+    media_requeue_after_s: float = Field(default=60.0, gt=0)
+    media_job_timeout_s: float = Field(default=1800.0, gt=0)
+    media_wait_timeout_s: float = Field(default=300.0, gt=0)
+    media_max_artifact_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Realtime voice (see aihub.voice).
+    voice_session_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    voice_token_ttl_s: int = Field(default=300, ge=10)
+    """Lifetime of the signed token in a session's WebSocket URL."""
+    voice_sessions_per_minute: int = Field(default=20, ge=1)
+    voice_turns_per_minute: int = Field(default=60, ge=1)
+    voice_heartbeat_s: float = Field(default=15.0, gt=0)
+    voice_idle_timeout_s: float = Field(default=60.0, gt=0)
+    voice_eos_ms: int = Field(default=500, ge=100, le=5000)
+    """End-of-speech silence to start with; it adapts between min and max."""
+    voice_eos_min_ms: int = Field(default=250, ge=60)
+    voice_eos_max_ms: int = Field(default=1200, ge=100)
+    voice_audio_lead_ms: int = Field(default=400, ge=0)
+    """How far ahead of real-time playback answer audio is sent (0: no pacing)."""
+    voice_partial_interval_ms: int = Field(default=1000, ge=0)
+    """How often a partial transcript is made while the user speaks (0: never)."""
+    voice_max_utterance_s: float = Field(default=30.0, gt=1)
+    voice_tts_cache_ttl_s: int = Field(default=7 * 24 * 3600, ge=0)
+    voice_tts_cache_max_chars: int = Field(default=160, ge=0)
+    voice_preload_local: bool = False
+    """Load the local STT/TTS models at startup instead of on first use."""
+    # Freeze the objects alive after start-up out of the collector's reach and
+    # collect young objects less often: no full-collection pauses under load.
+    # `aihub serve` turns it on; embedded apps (tests) keep Python's defaults.
+    gc_tuning: bool = False
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sentry_dsn: str | None = Field(
@@ -56,6 +102,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'aihub.db').resolve()}"
+
+    @property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
 
     @property
     def is_sqlite(self) -> bool:
