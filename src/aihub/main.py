@@ -33,6 +33,7 @@ from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
 from aihub.files.router import router as files_router
 from aihub.gateway.anthropic_api import router as anthropic_router
+from aihub.gateway.fast_lane import GatewayFastLane
 from aihub.gateway.keys_router import router as gateway_keys_router
 from aihub.gateway.keys_runtime import start_gateway, stop_gateway
 from aihub.gateway.openai_api import router as gateway_openai_router
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
+    app.add_middleware(GatewayFastLane)  # innermost: inside CORS and our context
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

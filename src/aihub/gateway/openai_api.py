@@ -114,6 +114,7 @@ class Accounting:
         ttft_ms: int | None = None,
     ) -> float:
         target = self.target
+        cost = cost_of(target.provider, target.model, usage)
         record = CallRecord(
             user_id=self.caller.user_id,
             kind=self.kind,
@@ -126,9 +127,10 @@ class Accounting:
             ttft_ms=ttft_ms,
             status=status,
             error_type=error_type,
+            cost=cost,
         )
         self.writer.add(record)
-        return cost_of(target.provider, target.model, usage)
+        return cost
 
     async def charge(self, usage: Usage | None, cost: float) -> None:
         if self.caller.key is None:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.db import utcnow
@@ -21,6 +21,7 @@ from aihub.usage.models import RequestLog
 from aihub.usage.recording import CallRecord, row_values
 
 log = structlog.get_logger(__name__)
+_TABLE: Table = RequestLog.__table__  # type: ignore[assignment]  # a Table
 
 MAX_PENDING = 100_000
 
@@ -70,7 +71,7 @@ class RequestLogWriter:
         try:
             rows = [row_values(record) for record in retried + fresh]
             async with self._sessionmaker() as session:
-                await session.execute(insert(RequestLog), rows)  # one executemany
+                await session.execute(insert(_TABLE), rows)  # a Core executemany
                 await session.commit()
         except Exception:
             log.exception(
