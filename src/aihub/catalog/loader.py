@@ -10,6 +10,7 @@ Resolution order for `find_model(provider, model)`, case-insensitive:
 4. every other provider's entries in FALLBACK_ORDER, so a model served through
    openai_compatible, azure or a proxy is priced by its base model.
 Unknown -> None: callers record cost 0 and flag the price as unknown.
+`find_provider_model` stops after step 3 (what a provider itself lists).
 """
 
 from __future__ import annotations
@@ -97,17 +98,29 @@ def candidate_names(model: str) -> Iterator[str]:
 
 
 @lru_cache(maxsize=4096)
-def find_model(provider: str, model: str) -> ModelInfo | None:
-    """The catalog entry pricing `model` as served by `provider`, or None."""
+def find_provider_model(provider: str, model: str) -> ModelInfo | None:
+    """`provider`'s own catalog entry for `model` (steps 1-3 above, no
+    fallback to other providers), or None. Media validates with this."""
     if not model or len(model) > MAX_MODEL_NAME:
         return None
     catalog = load_catalog()
     provider = provider.strip().lower()
-    names = list(candidate_names(model))
-    for name in names:
+    for name in candidate_names(model):
         found = catalog.lookup(provider, name)
         if found is not None:
             return found
+    return None
+
+
+@lru_cache(maxsize=4096)
+def find_model(provider: str, model: str) -> ModelInfo | None:
+    """The catalog entry pricing `model` as served by `provider`, or None."""
+    own = find_provider_model(provider, model)
+    if own is not None or not model or len(model) > MAX_MODEL_NAME:
+        return own
+    catalog = load_catalog()
+    provider = provider.strip().lower()
+    names = list(candidate_names(model))
     for other in FALLBACK_ORDER:
         if other == provider:
             continue

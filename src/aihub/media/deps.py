@@ -21,6 +21,7 @@ def _media(request: Request, settings: AppSettings) -> MediaContext:
         pool=state.key_pool,
         blobs=build_blob_store(settings),
         settings=settings,
+        app_state=state,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,9 @@ log = structlog.get_logger(__name__)
 
 PREVIEW_CHARS = 500
 
+ChargeKey = Callable[[int, float], Awaitable[None]]
+"""Adds a completed job's cost (USD) to its gateway key's spend."""
+
 
 class _JobLost(Exception):
     """The job is no longer this worker's (cancelled, recovered, deleted)."""
@@ -86,8 +89,10 @@ class JobRunner:
         queue: JobQueue,
         settings: Settings,
         worker_id: str,
+        charge_key: ChargeKey | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._charge_key = charge_key
         self._bus = bus
         self._pool = pool
         self._http = http
@@ -421,8 +426,22 @@ class JobRunner:
                 status="completed",
             )
             await session.commit()
+        await self._charge(job, cost[1])
         await self._publish(job.id, [item])
         log.info("media_job_completed", job_id=job.id, files=len(stored), cost=cost[1])
+
+    async def _charge(self, job: MediaJob, cost: float) -> None:
+        """The job's cost goes to its gateway key's spend, once (only the
+        worker whose update completed the job gets here)."""
+        key_id = job.gateway_key_id
+        if key_id is None or cost <= 0 or self._charge_key is None:
+            return
+        try:
+            await self._charge_key(key_id, cost)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning(
+                "media_key_spend_failed", job_id=job.id, key_id=key_id, error=str(exc)
+            )
 
     def _artifact(self, row: StoredFile) -> dict[str, Any]:
         return {

@@ -15,13 +15,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings
 from aihub.files.blobs import build_blob_store
+from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
+from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
 from aihub.media.queue import JobQueue, build_queue
+from aihub.media.runner import ChargeKey
 from aihub.media.worker import MediaWorker
 from aihub.provider_keys.pool import start_key_pool
 from aihub.providers.http import close_http_session, create_http_session
@@ -46,6 +50,27 @@ def embedded_worker(settings: Settings) -> bool:
     return settings.redis_url is None
 
 
+def key_spend_charger(app_state: Any) -> ChargeKey:
+    """Charge a job's cost to a gateway key through the gateway's own spend
+    ledger (``app_state.gateway``): the shared total moves at once (Redis, or
+    this process) and its flusher adds it to ``gateway_keys.spend_usd``. The
+    total is seeded from the stored spend first, as loading a key does (a
+    worker process may never have seen the key)."""
+
+    async def charge(key_id: int, cost: float) -> None:
+        runtime = await runtime_of(app_state)
+        async with app_state.sessionmaker() as session:
+            stored = await session.scalar(
+                select(GatewayKey.spend_usd).where(GatewayKey.id == key_id)
+            )
+        if stored is None:  # the key is gone
+            return
+        await runtime.spend.seed(key_id, float(stored))
+        await runtime.spend.add(key_id, cost, seed=float(stored))
+
+    return charge
+
+
 async def start_media(
     app_state: Any, *, run_worker: bool | None = None
 ) -> MediaRuntime:
@@ -64,6 +89,7 @@ async def start_media(
             blobs=build_blob_store(settings),
             queue=queue,
             settings=settings,
+            charge_key=key_spend_charger(app_state),
         )
         await worker.start()
     return MediaRuntime(queue=queue, worker=worker)
@@ -89,12 +115,14 @@ async def serve_worker(
         default_wait_s=settings.key_wait_s,
         default_cooldown_s=settings.key_cooldown_s,
     )
+    await start_gateway(state)  # jobs of gateway keys charge their spend
     runtime = await start_media(state, run_worker=True)
     log.info("media_worker_process_ready", redis=settings.redis_url is not None)
     try:
         await stop.wait()
     finally:
         await runtime.close()
+        await stop_gateway(state)  # writes the spend not yet stored
         await pool.close()
         await close_http_session(state.http)
         await state.infra.close()

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq.exceptions import SendTaskError
 
 from aihub.catalog import service as catalog_service
+from aihub.catalog.errors import MediaRequestInvalidError
+from aihub.catalog.loader import find_provider_model, load_catalog
+from aihub.catalog.schemas import ModelInfo
 from aihub.core.db import utcnow
 from aihub.core.errors import (
     AihubError,
@@ -29,6 +32,7 @@ from aihub.core.errors import (
 from aihub.core.settings import Settings
 from aihub.files import service as files_service
 from aihub.files.blobs import BlobStore
+from aihub.gateway import limits
 from aihub.gateway.caller import Caller
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus
@@ -74,20 +78,43 @@ class MediaContext:
     pool: KeyPool
     blobs: BlobStore
     settings: Settings
+    app_state: Any
+    """The app's state: the gateway key limits (rpm, budget) live there."""
 
 
 # -- submit -----------------------------------------------------------------------
 
 
-def _check_key_policy(caller: Caller, model: str, aliases: Sequence[str]) -> None:
-    allowed = caller.key.models if caller.key is not None else ()
-    if allowed and not ({model, *aliases} & set(allowed)):
-        raise MediaModelForbiddenError(f"This API key may not use {model!r}")
+def _own_entry(data: MediaJobCreate) -> None:
+    """The model must be one the named provider itself lists (no fallback to
+    another provider's entry: its adapter could not serve it)."""
+    info = find_provider_model(data.provider, data.model)
+    if info is None or info.kind != data.kind:
+        raise MediaRequestInvalidError(
+            f"{data.model!r} is not a known {data.kind} model of {data.provider!r}"
+        )
+
+
+async def _check_gateway_key(
+    ctx: MediaContext, caller: Caller, requested: str, info: ModelInfo
+) -> None:
+    """A gateway key's limits, as /v1/chat/completions applies them: its
+    models (exact or glob, on the name sent, the catalog id or an alias),
+    budget and rpm. JWT callers have none."""
+    policy = caller.key
+    if policy is None:
+        return
+    names = (requested, info.id, *info.aliases)
+    allowed = next((n for n in names if limits.model_allowed(policy, n)), None)
+    if allowed is None:
+        raise MediaModelForbiddenError(f"This API key may not use {requested!r}")
+    await limits.check_request(ctx.app_state, caller, allowed, 0)
 
 
 async def submit_job(
     session: AsyncSession, ctx: MediaContext, *, caller: Caller, data: MediaJobCreate
 ) -> MediaJob:
+    _own_entry(data)
     info = catalog_service.check_media_request(
         data.provider,
         data.model,
@@ -100,7 +127,7 @@ async def submit_job(
         quality=data.quality,
         has_input_image=data.input_image is not None,
     )
-    _check_key_policy(caller, info.id, info.aliases)
+    await _check_gateway_key(ctx, caller, data.model, info)
     width, height = _dimensions(data)
     input_file = None
     if data.input_image is not None:
@@ -339,13 +366,23 @@ def error_for(data: dict[str, Any]) -> AihubError:
 # -- OpenAI's images.generate ---------------------------------------------------------
 
 
-async def _image_provider(ctx: MediaContext, caller: Caller, model: str) -> str:
-    serving = [
-        provider
+def image_providers(model: str) -> list[str]:
+    """Media providers whose own catalog entry lists ``model`` as an image
+    model, in the catalog's order (the order of those entries)."""
+    order = load_catalog().models
+    found = [
+        (order.index(info), provider)
         for provider in MEDIA_PROVIDERS
-        if (info := catalog_service.find_model(provider, model)) is not None
+        if (info := find_provider_model(provider, model)) is not None
         and info.kind == "image"
     ]
+    return [provider for _, provider in sorted(found)]
+
+
+async def _image_provider(ctx: MediaContext, caller: Caller, model: str) -> str:
+    """The first serving provider the caller has a key for (own or global);
+    without any, the first one (the submit then says which key is missing)."""
+    serving = image_providers(model)
     if not serving:
         raise ValidationFailedError(f"{model!r} is not a known image model")
     for provider in serving:

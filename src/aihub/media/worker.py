@@ -43,7 +43,7 @@ from aihub.infra.events import EventBus, Listener, Message
 from aihub.media import events, repository
 from aihub.media.models import MediaJob
 from aihub.media.queue import TASK_NAME, JobQueue
-from aihub.media.runner import JobRunner
+from aihub.media.runner import ChargeKey, JobRunner
 from aihub.provider_keys.pool import KeyPool
 from aihub.usage.recording import CallRecord, add_record
 
@@ -69,6 +69,7 @@ class MediaWorker:
         queue: JobQueue,
         settings: Settings,
         worker_id: str | None = None,
+        charge_key: ChargeKey | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._bus = bus
@@ -83,6 +84,7 @@ class MediaWorker:
             queue=queue,
             settings=settings,
             worker_id=worker_id or new_worker_id(),
+            charge_key=charge_key,
         )
         self._finish = asyncio.Event()
         self._listen: asyncio.Task[None] | None = None
