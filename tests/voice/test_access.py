@@ -183,6 +183,7 @@ async def test_turns_are_rate_limited_on_the_socket(
         await sock.next_event("pong")  # the socket stays open
         await sock.ws.close()
     assert error["error_type"] == "rate_limit"
+    assert error["stage"] == "limits"  # refused before any engine, not the LLM
     assert done["status"] == "error"
     assert len(fake_upstream.requests_for(voice.chat_key)) == 8
     assert sock.audio_between(0) == []  # a text-only session (tts none)

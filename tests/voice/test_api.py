@@ -100,6 +100,10 @@ async def test_feedback_is_stored_and_listed_for_admins(
     [
         {"language": "de"},
         {"audio_format": {"sample_rate": 44100}},
+        {"audio_format": {"sample_rate": 12000}},  # an Opus rate only
+        {"audio_format": {"encoding": "opus", "sample_rate": 44100}},
+        {"temperature": 2.5},
+        {"max_tokens": 0},
         {"audio_format": {"channels": 2}},
         {"intents": [{"name": "9bad"}]},
         {"intents": [{"name": "a", "entities": {"type": "array"}}]},

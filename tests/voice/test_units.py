@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
 from aihub.providers.stt_base import Pcm, from_wav, resample, samples_of, to_wav
 from aihub.providers.tts_base import StreamResampler
 from aihub.voice.dialogue import check, evaluate, handle_call
+from aihub.voice.schemas import AudioFormat
 from aihub.voice.sentences import SentenceSplitter
 from aihub.voice.vad import FRAME_BYTES, Endpointer, EnergyVad
 
@@ -192,3 +194,19 @@ class TestAudio:
             )
             < 2000
         )
+
+
+class TestAudioFormat:
+    @pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])
+    def test_pcm16_takes_the_rates_the_pipeline_resamples(self, rate: int) -> None:
+        assert AudioFormat(encoding="pcm16", sample_rate=rate).sample_rate == rate
+
+    @pytest.mark.parametrize("rate", [12000, 11025, 44100])
+    def test_pcm16_refuses_other_rates(self, rate: int) -> None:
+        with pytest.raises(ValidationError, match="pcm16"):
+            AudioFormat(encoding="pcm16", sample_rate=rate)
+
+    def test_opus_takes_its_own_rates_only(self) -> None:
+        assert AudioFormat(encoding="opus", sample_rate=12000).sample_rate == 12000
+        with pytest.raises(ValidationError, match="opus"):
+            AudioFormat(encoding="opus", sample_rate=44100)

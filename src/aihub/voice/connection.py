@@ -42,7 +42,7 @@ from aihub.voice.errors import (
 )
 from aihub.voice.pipeline import SpeculativeStt, Turn, TurnInput
 from aihub.voice.runtime import VoiceRuntime, new_conn_id
-from aihub.voice.schemas import SttConfig, TtsConfig
+from aihub.voice.schemas import SessionCreate, SttConfig, TtsConfig
 from aihub.voice.vad import FRAME_BYTES, Endpointer, VadEvent, build_classifier
 
 log = structlog.get_logger(__name__)
@@ -113,6 +113,8 @@ class VoiceConnection:
 
     async def serve(self) -> None:
         await self.rt.register(self)
+        if await self._ended_meanwhile():
+            return
         token = service.socket_token(self.rt, self.ctx.session_id, self.ctx.user.id)
         await self.send_json(
             {
@@ -141,6 +143,34 @@ class VoiceConnection:
             self.rt.spawn(self._mark(status))
             await self._close(self._close_code)
             log.info("voice_socket_closed", session_id=self.session_id, status=status)
+
+    async def _ended_meanwhile(self) -> bool:
+        """Ended (DELETE) between open and register, when no end event could
+        find this socket yet: refuse it now."""
+        async with self.rt.sessionmaker() as session:
+            status = await service.session_status(session, session_id=self.session_id)
+        if status != "ended":
+            return False
+        self.rt.unregister(self)
+        self.ctx.writer.close()
+        await self.send_json(
+            {
+                "type": "error",
+                "error_message": "The voice session has expired or ended",
+                "error_type": "session_expired",
+            }
+        )
+        await self._close(CLOSE_EXPIRED)
+        return True
+
+    async def ended(self) -> None:
+        """The session was ended elsewhere (DELETE): say so and close."""
+        if self._closing:
+            return
+        self._end_status = "ended"
+        await self.send_json({"type": "session.ended", "session_id": self.session_id})
+        self._closing = True
+        await self._close(CLOSE_NORMAL)
 
     async def _mark(self, status: str) -> None:
         await self.ctx.writer.drain()
@@ -354,12 +384,21 @@ class VoiceConnection:
             raise
         if result is not None:
             self._store(turn, result)
+        elif turn.cost:  # silence, but the STT was paid for
+            cost = turn.cost
+            self.ctx.writer.submit(lambda: self.ctx.charge_key(tokens=0, cost=cost))
 
     def _store(self, turn: Turn, result: turn_store.TurnResult) -> None:
-        if turn.user_message is None:
-            return
         writer = self.ctx.writer
         user_message = turn.user_message
+        if user_message is None:
+            if result.status == "error":  # refused before a word was known
+
+                async def refused() -> None:
+                    await self.send_json(_done_event(result, None))
+
+                writer.submit(refused)
+            return
 
         async def job() -> None:
             result.metrics = turn.metrics()  # barge_in_ms is known by now
@@ -368,23 +407,14 @@ class VoiceConnection:
                 if user_message.done() and not user_message.exception()
                 else None
             )
+            await self.ctx.charge_key(tokens=turn.key_tokens, cost=result.cost)
             message_id = await turn_store.finish_turn(
                 self.rt.sessionmaker,
                 user=self.ctx.user,
                 thread_id=self.ctx.thread_id,
                 result=result,
             )
-            await self.send_json(
-                {
-                    "type": "response.done",
-                    "turn_id": result.turn_id,
-                    "message_id": message_id,
-                    "user_message_id": result.user_message_id,
-                    "status": result.status,
-                    "metrics": result.metrics,
-                    "cost": result.cost,
-                }
-            )
+            await self.send_json(_done_event(result, message_id))
 
         writer.submit(job)
 
@@ -426,6 +456,11 @@ class VoiceConnection:
             await self._update(event.get("session") or {})
         elif kind == "session.end":
             self._end_status = "ended"
+            # Stored before the client hears it: a quick reconnect is refused.
+            async with self.rt.sessionmaker() as session:
+                await service.mark_seen(
+                    session, session_id=self.session_id, status="ended"
+                )
             await self.send_json(
                 {"type": "session.ended", "session_id": self.session_id}
             )
@@ -459,34 +494,19 @@ class VoiceConnection:
             await self._on_vad(event, now)
 
     async def _update(self, changes: dict[str, Any]) -> None:
-        """Change voice, language, prompt... for the next turns."""
+        """Change voice, language, prompt... for the next turns. Checked as at
+        creation; a refused update is an ``error`` event and changes nothing."""
         if not isinstance(changes, dict):
             await self._error(
                 "session.update needs a session object", "validation_error"
             )
             return
-        config = dict(self.ctx.config)
         try:
-            for name in UPDATABLE & changes.keys():
-                config[name] = changes[name]
-            language = str(config.get("language") or "auto")
-            if language not in ("ru", "en", "auto"):
-                raise ValueError("language must be ru, en or auto")
-            if "tts" in changes:
-                tts = TtsConfig.model_validate(
-                    {**_public(config["tts"]), **changes["tts"]}
-                )
-                config["tts"] = await engines.resolve_tts(
-                    self.rt, user_id=self.ctx.user.id, language=language, config=tts
-                )
-            if "stt" in changes:
-                stt = SttConfig.model_validate(
-                    {**_public(config["stt"]), **changes["stt"]}
-                )
-                config["stt"] = await engines.resolve_stt(
-                    self.rt, user_id=self.ctx.user.id, language=language, config=stt
-                )
-        except (ValueError, ValidationError, TypeError) as exc:
+            config = await self._updated_config(changes)
+        except ValidationError as exc:
+            await self._error(_validation_message(exc), "validation_error")
+            return
+        except (ValueError, TypeError) as exc:
             await self._error(str(exc), "validation_error")
             return
         except AihubError as exc:
@@ -499,10 +519,55 @@ class VoiceConnection:
             )
         await self.send_json({"type": "session.updated", "config": config})
 
+    async def _updated_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        config = dict(self.ctx.config)
+        fields = {name: changes[name] for name in UPDATABLE & changes.keys()}
+        # The same rules as POST /api/v1/session (language, temperature...).
+        checked = SessionCreate.model_validate(fields)
+        config.update(checked.model_dump(mode="json", include=set(fields)))
+        language = str(config.get("language") or "auto")
+        relanguage = language != (self.ctx.config.get("language") or "auto")
+        if "tts" in changes or relanguage:
+            tts = TtsConfig.model_validate(
+                {**_public(config["tts"]), **(changes.get("tts") or {})}
+            )
+            config["tts"] = await engines.resolve_tts(
+                self.rt, user_id=self.ctx.user.id, language=language, config=tts
+            )
+        if "stt" in changes or relanguage:
+            stt = SttConfig.model_validate(
+                {**_public(config["stt"]), **(changes.get("stt") or {})}
+            )
+            config["stt"] = await engines.resolve_stt(
+                self.rt, user_id=self.ctx.user.id, language=language, config=stt
+            )
+        return config
+
     async def _error(self, message: str, error_type: str) -> None:
         await self.send_json(
             {"type": "error", "error_message": message, "error_type": error_type}
         )
+
+
+def _done_event(
+    result: turn_store.TurnResult, message_id: int | None
+) -> dict[str, Any]:
+    return {
+        "type": "response.done",
+        "turn_id": result.turn_id,
+        "message_id": message_id,
+        "user_message_id": result.user_message_id,
+        "status": result.status,
+        "metrics": result.metrics,
+        "cost": result.cost,
+    }
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(
+        ".".join(str(p) for p in error["loc"]) + ": " + error["msg"]
+        for error in exc.errors()
+    )
 
 
 def _public(config: dict[str, Any]) -> dict[str, Any]:
@@ -522,7 +587,7 @@ async def serve_socket(
                 session, ws, token=token, session_id=session_id
             )
             opened = await service.open_session(
-                session, user_id=user_id, session_id=sid
+                session, user_id=user_id, session_id=sid, app_state=rt.app_state
             )
         row = opened.row
         if row.thread_id is None:  # its thread was deleted
@@ -554,7 +619,7 @@ async def serve_socket(
         dialogue_state=dict(row.dialogue_state or {}),
         writer=SerialWriter(rt),
         gateway_key_id=row.gateway_key_id,
-        gateway_rpm=row.config.get("gateway_rpm"),
+        gateway_key=opened.key,
         history=history,
     )
     connection = VoiceConnection(

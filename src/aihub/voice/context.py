@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aihub.chat.llm import Target
 from aihub.core.errors import AihubError
-from aihub.gateway.limits import rpm_key
+from aihub.gateway.caller import Caller, KeyPolicy
 from aihub.providers.base import ChatMessage, ToolCall
 from aihub.users.models import User
-from aihub.voice import dialogue, turn_store
+from aihub.voice import dialogue, keys, turn_store
 from aihub.voice.runtime import VoiceRuntime
 from aihub.voice.schemas import AudioFormat
 from aihub.voice.service import check_rate
@@ -87,7 +87,8 @@ class SessionContext:
     dialogue_state: dict[str, Any]
     writer: SerialWriter
     gateway_key_id: int | None = None
-    gateway_rpm: int | None = None
+    gateway_key: KeyPolicy | None = None
+    """The policy of the gateway key the session was made with, read at connect."""
     history: list[ChatMessage] = field(default_factory=list)
 
     @property
@@ -109,7 +110,18 @@ class SessionContext:
         prompt = (base + "\n\n" if base else "") + VOICE_STYLE + LANGUAGE_NOTE[language]
         return prompt + dialogue.pending_note(self.dialogue_state, self.intents)
 
-    async def check_turn_rate(self) -> None:
+    @property
+    def caller(self) -> Caller:
+        """The session's caller as the gateway sees it (its key, if any)."""
+        return Caller(user_id=self.user.id, key=self.gateway_key)
+
+    async def check_key(self) -> None:
+        """The gateway key still allows the session's model and has budget left
+        (before a turn spends anything)."""
+        await keys.check_session(self.rt.app_state, self.caller, self.target)
+
+    async def check_turn_rate(self, text: str) -> None:
+        """The turn limit, and the gateway key's (models, budget, tpm, rpm)."""
         settings = self.rt.settings
         await check_rate(
             self.rt,
@@ -117,13 +129,25 @@ class SessionContext:
             per_minute=settings.voice_turns_per_minute,
             what="turns",
         )
-        if self.gateway_key_id is not None and self.gateway_rpm:
-            await check_rate(
-                self.rt,
-                key=rpm_key(self.gateway_key_id),
-                per_minute=self.gateway_rpm,
-                what="requests for this gateway key",
+        if self.gateway_key is not None:
+            await keys.check_turn(
+                self.rt.app_state,
+                self.caller,
+                self.target,
+                self.estimated_tokens(text),
             )
+
+    def estimated_tokens(self, text: str) -> int:
+        """The model call's tokens, a quarter of its characters (as the gateway
+        estimates a request from its bytes)."""
+        chars = len(self.system_prompt()) + len(text)
+        chars += sum(len(m.content) for m in self.history if isinstance(m.content, str))
+        return chars // 4
+
+    async def charge_key(self, *, tokens: int, cost: float) -> None:
+        """Add a turn's tokens and cost to its gateway key (no-op without one)."""
+        if self.gateway_key is not None:
+            await keys.charge(self.rt.app_state, self.caller, tokens=tokens, cost=cost)
 
     def save_user_message(self, text: str, meta: dict[str, Any]) -> asyncio.Future[int]:
         return self.writer.submit(

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aihub.catalog import service as catalog_service
+from aihub.catalog.tokens import acount_tokens
 from aihub.providers.base import ProviderError
 from aihub.providers.stt_base import Pcm, SttOptions, Transcript
 from aihub.providers.stt_local import is_available as local_stt_available
@@ -41,7 +42,32 @@ TTS_MODELS = {
     "espeak": "espeak-ng",
 }
 ENGLISH_ONLY = frozenset({"local", "piper"})
+LOCAL_ENGINES = frozenset({"local", "piper", "espeak"})
 CACHE_CHUNK = 6400
+
+
+SpeechUnit = Literal["characters", "seconds", "tokens"]
+
+
+def billing_unit(provider: str, model: str) -> SpeechUnit | None:
+    """What the catalog prices ``model`` by, one unit only: per million
+    characters, else per second of audio (heard by STT, produced by TTS), else
+    per million input tokens of the text; None when it is free or unknown.
+    (gpt-4o-mini-tts lists token prices and their per-second equivalent: the
+    seconds of audio are what the call is known to have made.)"""
+    if provider in LOCAL_ENGINES:
+        return None
+    info = catalog_service.find_model(provider, model)
+    if info is None:
+        return None
+    pricing = info.pricing
+    if pricing.per_1m_characters is not None:
+        return "characters"
+    if pricing.per_second is not None:
+        return "seconds"
+    if pricing.input is not None:
+        return "tokens"
+    return None
 
 
 @dataclass(slots=True)
@@ -53,23 +79,43 @@ class SpeechCall:
     key_id: int | None = None
     latency_ms: float = 0.0
     seconds: float = 0.0
+    """Audio heard (STT) or produced and billed (TTS)."""
     characters: int = 0
+    tokens: int = 0
+    """Input tokens of the text spoken (TTS priced per token only)."""
     cached: bool = False
 
     @property
+    def unit(self) -> SpeechUnit | None:
+        return billing_unit(self.provider, self.model)
+
+    @property
     def cost(self) -> float:
-        if self.provider in ("local", "piper", "espeak") or self.cached:
+        unit = self.unit
+        if unit is None or self.cached:
             return 0.0
         info = catalog_service.find_model(self.provider, self.model)
-        if info is None:
+        if info is None:  # pragma: no cover - a unit comes from the catalog
             return 0.0
         pricing = info.pricing
-        cost = 0.0
-        if pricing.per_second is not None:
-            cost += pricing.per_second * self.seconds
-        if pricing.per_1m_characters is not None:
-            cost += pricing.per_1m_characters * self.characters / 1_000_000
+        if unit == "characters":
+            cost = (pricing.per_1m_characters or 0.0) * self.characters / 1_000_000
+        elif unit == "seconds":
+            cost = (pricing.per_second or 0.0) * self.seconds
+        else:
+            cost = (pricing.input or 0.0) * self.tokens / 1_000_000
         return round(cost, 8)
+
+    async def add_text(self, text: str) -> None:
+        """Count ``text`` as spoken by this call (in the unit it is billed by)."""
+        self.characters += len(text)
+        if self.unit == "tokens":
+            count, _estimated = await acount_tokens(self.provider, self.model, text)
+            self.tokens += count
+
+    def add_audio(self, pcm_bytes: int, sample_rate: int) -> None:
+        """Count PCM16 mono audio produced."""
+        self.seconds += pcm_bytes / (sample_rate * 2)
 
 
 async def resolve_stt(
@@ -200,21 +246,25 @@ async def synthesize(
     sample_rate: int,
     call: SpeechCall,
 ) -> AsyncIterator[bytes]:
-    """PCM16 at ``sample_rate`` for ``text``, from the cache when it is there."""
-    call.characters += len(text)
+    """PCM16 at ``sample_rate`` for ``text``, from the cache when it is there
+    (not billed); ``call`` counts what is billed."""
+    characters, tokens = call.characters, call.tokens
+    await call.add_text(text)
     cacheable = 0 < len(text) <= rt.settings.voice_tts_cache_max_chars
     key = cache_key(tts, language, sample_rate, text)
     if cacheable and rt.settings.voice_tts_cache_ttl_s:
         hit = await rt.infra.cache.get(key)
         if hit is not None:
-            call.cached = call.characters == len(text)
-            call.characters -= len(text)  # not billed
+            call.cached = characters == 0 and call.seconds == 0
+            call.characters, call.tokens = characters, tokens  # not billed
             for start in range(0, len(hit), CACHE_CHUNK):
                 yield hit[start : start + CACHE_CHUNK]
             return
+    call.cached = False  # this piece is synthesized and billed
     parts: list[bytes] = []
     async for chunk in _stream(rt, user_id, tts, language, text, sample_rate, call):
         parts.append(chunk)
+        call.add_audio(len(chunk), sample_rate)
         yield chunk
     if cacheable and rt.settings.voice_tts_cache_ttl_s and parts:
         await rt.infra.cache.set(

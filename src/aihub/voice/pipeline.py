@@ -14,10 +14,14 @@ Latency (milliseconds, monotonic clock):
     stt_final_ms        end of speech -> final transcript
     llm_first_token_ms  final transcript -> first token of the answer
     tts_first_audio_ms  first token -> first audio frame sent
-    response_ms         end of speech (typed: text received) -> first audio frame
-    overhead_ms         response_ms less the time spent waiting on models (STT,
-                        the LLM until the first sentence, the TTS until its first
-                        audio): the pipeline's own cost
+    response_ms         last voiced frame (typed: text received) -> first audio
+                        frame, so it includes the VAD wait (endpoint_ms)
+    overhead_ms         end of speech decided (typed: text received) -> first
+                        audio frame, less the time spent waiting on models: the
+                        STT call (or the speculative transcript still running),
+                        the LLM from its request to the first whole sentence, and
+                        the TTS from its first request to its first audio chunk.
+                        The VAD wait is not in it: the pipeline's own cost
     barge_in_ms         start of the user's speech -> last frame of the old answer
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,6 +55,9 @@ from aihub.voice.turn_store import TurnResult
 log = structlog.get_logger(__name__)
 
 MAX_TOOL_ROUNDS = 3
+LIMITS_STAGE = "limits"
+"""The error stage of a turn refused before any engine failed: the turn rate
+limit, or the gateway key's models, budget, tpm or rpm."""
 SpeculativeStt = asyncio.Task[tuple[Transcript, SpeechCall]]
 
 
@@ -121,6 +129,8 @@ class Turn:
     records: list[tuple[CallRecord, float | None]] = field(default_factory=list)
     cost: float = 0.0
     tokens: int = 0
+    key_tokens: int = 0
+    """Prompt and answer tokens, for a gateway key's tpm window."""
     meta: dict[str, Any] = field(default_factory=dict)
     audio_ms: float = 0.0
     playback_start: float | None = None
@@ -132,6 +142,7 @@ class Turn:
     async def run(self) -> TurnResult | None:
         """The whole turn; None when there was nothing to answer (silence)."""
         try:
+            await self._check(self.ctx.check_key())
             text = await self._understand()
             if not text:
                 return None
@@ -221,8 +232,17 @@ class Turn:
         self._record_speech("stt", call, transcript.text)
         return transcript.text
 
+    async def _check(self, check: Awaitable[None]) -> None:
+        """A limit or the gateway key refusing the turn: stage "limits" (no
+        engine failed)."""
+        try:
+            await check
+        except AihubError:
+            self.error_stage = LIMITS_STAGE
+            raise
+
     async def _answer(self, text: str) -> None:
-        await self.ctx.check_turn_rate()
+        await self._check(self.ctx.check_turn_rate(text))
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
         llm = asyncio.create_task(self._think(text, sentences))
         speak = asyncio.create_task(self._speak(sentences))
@@ -433,6 +453,9 @@ class Turn:
         self.cost += cost_of(record.provider, record.model, usage)
         if usage is not None:
             self.tokens += usage.completion_tokens
+            self.key_tokens += usage.total_tokens or (
+                usage.prompt_tokens + usage.completion_tokens
+            )
         self.records.append((record, None))
 
     def _record_speech(self, kind: str, call: SpeechCall, text: str | None) -> None:

@@ -30,12 +30,30 @@ async def get_session(
     return await session.scalar(stmt)
 
 
+async def get_status(session: AsyncSession, *, session_id: str) -> str | None:
+    stmt = select(VoiceSession.status).where(VoiceSession.id == session_id)
+    status: str | None = await session.scalar(stmt)
+    return status
+
+
 async def update_session(
     session: AsyncSession, *, session_id: str, **values: Any
 ) -> None:
     await session.execute(
         update(VoiceSession).where(VoiceSession.id == session_id).values(**values)
     )
+
+
+async def update_live_session(
+    session: AsyncSession, *, session_id: str, **values: Any
+) -> bool:
+    """Update a session unless it has ended; False when it had."""
+    result = await session.execute(
+        update(VoiceSession)
+        .where(VoiceSession.id == session_id, VoiceSession.status != "ended")
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def count_active_sessions(session: AsyncSession, *, now: datetime) -> int:

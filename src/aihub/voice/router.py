@@ -59,6 +59,7 @@ async def create_session(
         user=principal.user,
         gateway_key_id=principal.caller.gateway_key_id,
         gateway_rpm=key.rpm if key is not None else None,
+        gateway_key=key,
         data=body,
         base_url=_base_url(request),
     )
@@ -107,9 +108,11 @@ async def issue_token(
     summary="End a voice session",
 )
 async def end_session(
-    session_id: SessionId, principal: VoiceCaller, session: DbSession
+    session_id: SessionId, principal: VoiceCaller, voice: Voice, session: DbSession
 ) -> Response:
-    await service.end_session(session, user_id=principal.user.id, session_id=session_id)
+    await service.end_session(
+        session, voice, user_id=principal.user.id, session_id=session_id
+    )
     return Response(status_code=204)
 
 

@@ -7,7 +7,9 @@ the speech adapters, the phrase cache, and the WebSockets open here.
 
 A session has one live socket at a time, whichever process holds it: a new
 connection announces itself on the event bus (TAKEOVER_CHANNEL) and the older
-socket, here or in another process, is closed with 4409.
+socket, here or in another process, is closed with 4409. Ending a session
+(DELETE) is announced on END_CHANNEL the same way: its socket, wherever it is,
+gets ``session.ended`` and is closed with 1000.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 TAKEOVER_CHANNEL = "voice.session.takeover"
+END_CHANNEL = "voice.session.end"
 
 
 class LiveSocket(Protocol):
@@ -56,6 +59,8 @@ class LiveSocket(Protocol):
     async def replaced(self) -> None: ...
 
     async def shutdown(self) -> None: ...
+
+    async def ended(self) -> None: ...
 
 
 class _CompatStt(OpenAISttAdapter):
@@ -82,7 +87,9 @@ class VoiceRuntime:
     tts: dict[str, TtsAdapter] = field(default_factory=dict)
     sockets: dict[str, LiveSocket] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    _listener: Listener | None = None
+    app_state: Any = None
+    """The app's state: the gateway's limits and spend ledger hang off it."""
+    _listeners: list[Listener] = field(default_factory=list)
 
     def engines(self) -> dict[str, dict[str, bool]]:
         return {
@@ -125,10 +132,26 @@ class VoiceRuntime:
             self.unregister(socket)
             self.spawn(socket.replaced())
 
+    async def end(self, session_id: str) -> None:
+        """The session was ended (DELETE): close its socket, here or in
+        whichever process holds it."""
+        socket = self.sockets.get(session_id)
+        if socket is not None:
+            self.unregister(socket)
+            await socket.ended()
+        await self.infra.events.publish(END_CHANNEL, {"session_id": session_id})
+
+    def _on_end(self, _channel: str, message: Message) -> None:
+        socket = self.sockets.get(str(message.get("session_id")))
+        if socket is not None:
+            self.unregister(socket)
+            self.spawn(socket.ended())
+
     async def start(self) -> None:
-        self._listener = await self.infra.events.listen(
-            TAKEOVER_CHANNEL, self._on_takeover
-        )
+        self._listeners = [
+            await self.infra.events.listen(TAKEOVER_CHANNEL, self._on_takeover),
+            await self.infra.events.listen(END_CHANNEL, self._on_end),
+        ]
         if self.settings.voice_preload_local:
             await self.warm_up()
 
@@ -140,8 +163,9 @@ class VoiceRuntime:
                     await warm()
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await self._listener.close()
+        for listener in self._listeners:
+            await listener.close()
+        self._listeners = []
         for socket in list(self.sockets.values()):
             await socket.shutdown()
         for task in list(self.tasks):
@@ -164,6 +188,7 @@ async def start_voice(app_state: Any) -> VoiceRuntime:
         llm=app_state.llm,
         http=app_state.http,
         secret_key=app_state.secret_key,
+        app_state=app_state,
         timeouts=Timeouts(
             connect_s=settings.upstream_connect_timeout_s,
             idle_s=min(settings.upstream_idle_timeout_s, 60.0),

@@ -10,14 +10,17 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Language = Literal["ru", "en", "auto"]
 AudioEncoding = Literal["pcm16", "opus"]
 SttProvider = Literal["auto", "local", "openai", "openai_compatible"]
 TtsProvider = Literal["auto", "piper", "espeak", "openai", "openai_compatible", "none"]
 SAMPLE_RATES = (8000, 16000, 24000, 48000)
+"""The PCM16 rates the pipeline supports (audio.py resamples them to its 16 kHz
+on the way in; the TTS engines speak at them on the way out)."""
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+"""The rates libopus encodes and decodes."""
 MAX_INTENTS = 32
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
@@ -33,12 +36,15 @@ class AudioFormat(BaseModel):
     frame_ms: Literal[10, 20, 40, 60] = 20
     """Opus only: the duration of one packet (one binary frame)."""
 
-    @field_validator("sample_rate")
-    @classmethod
-    def _rate(cls, value: int) -> int:
-        if value not in OPUS_RATES and value not in SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {SAMPLE_RATES}")
-        return value
+    @model_validator(mode="after")
+    def _rate(self) -> AudioFormat:
+        rates = OPUS_RATES if self.encoding == "opus" else SAMPLE_RATES
+        if self.sample_rate not in rates:
+            raise ValueError(
+                f"sample_rate for {self.encoding} must be one of "
+                + ", ".join(map(str, rates))
+            )
+        return self
 
 
 class SttConfig(BaseModel):

@@ -24,13 +24,13 @@ from aihub.chat.targets import resolve_target
 from aihub.core.db import utcnow
 from aihub.core.pagination import PageParams
 from aihub.core.security import sign_token, verify_signed_token
-from aihub.gateway.caller import GATEWAY_KEY_PREFIX
+from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, KeyPolicy
 from aihub.gateway.keys_runtime import runtime_of
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.users import service as users_service
 from aihub.users.models import User
-from aihub.voice import engines, repository
+from aihub.voice import engines, keys, repository
 from aihub.voice.audio import opus_available
 from aihub.voice.errors import (
     VoiceEngineUnavailableError,
@@ -65,6 +65,8 @@ class OpenedSession:
     target: Target
     resumed: bool
     """The session had a socket before (this is a reconnect)."""
+    key: KeyPolicy | None = None
+    """The policy of the gateway key the session was made with."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -116,6 +118,7 @@ async def create_session(
     user: User,
     gateway_key_id: int | None,
     gateway_rpm: int | None = None,
+    gateway_key: KeyPolicy | None = None,
     data: SessionCreate,
     base_url: str,
 ) -> SessionCreated:
@@ -131,6 +134,9 @@ async def create_session(
         )
     target = await resolve_target(
         session, user=user, provider=data.provider, model=data.model
+    )
+    await keys.check_session(
+        rt.app_state, Caller(user_id=user.id, key=gateway_key), target
     )
     stt = await engines.resolve_stt(
         rt, user_id=user.id, language=data.language, config=data.stt
@@ -227,22 +233,35 @@ def claims_of(rt: VoiceRuntime, token: str) -> tuple[str, int]:
 
 
 async def open_session(
-    session: AsyncSession, *, user_id: int, session_id: str
+    session: AsyncSession,
+    *,
+    user_id: int,
+    session_id: str,
+    app_state: Any = None,
 ) -> OpenedSession:
-    """The caller's live session for a socket (404, 410 otherwise), marked active."""
+    """The caller's live session for a socket (404, 410 otherwise), marked active
+    (an ended session never is), with its gateway key's current policy."""
     row = await get_session(session, user_id=user_id, session_id=session_id)
     _check_live(row)
     user = await users_service.get_user(session, user_id=user_id)
     if not user.is_active:
         raise VoiceTokenInvalidError()
     resumed = row.last_seen_at is not None
-    await repository.update_session(
+    opened = await repository.update_live_session(
         session, session_id=row.id, status="active", last_seen_at=utcnow()
     )
+    if not opened:  # ended meanwhile
+        await session.rollback()
+        raise VoiceSessionExpiredError()
+    key = None
+    if row.gateway_key_id is not None and app_state is not None:
+        key = await keys.load_policy(
+            session, app_state, user_id=user_id, key_id=row.gateway_key_id
+        )
     await session.commit()
     config = row.config
     target = Target(config["provider"], config["model"])
-    return OpenedSession(row, user, target, resumed)
+    return OpenedSession(row, user, target, resumed, key)
 
 
 def _bearer(conn: HTTPConnection) -> str | None:
@@ -276,6 +295,10 @@ async def socket_caller(
     return session_id, user.id
 
 
+async def session_status(session: AsyncSession, *, session_id: str) -> str | None:
+    return await repository.get_status(session, session_id=session_id)
+
+
 async def update_config(
     session: AsyncSession, *, session_id: str, config: dict[str, Any]
 ) -> None:
@@ -286,22 +309,32 @@ async def update_config(
 async def mark_seen(
     session: AsyncSession, *, session_id: str, status: str | None = None
 ) -> None:
+    """Seen now (a socket's status on close): an ended session stays ended."""
     values: dict[str, Any] = {"last_seen_at": utcnow()}
     if status is not None:
         values["status"] = status
         if status == "ended":
             values["ended_at"] = utcnow()
-    await repository.update_session(session, session_id=session_id, **values)
+    await repository.update_live_session(session, session_id=session_id, **values)
     await session.commit()
 
 
-async def end_session(session: AsyncSession, *, user_id: int, session_id: str) -> None:
+async def end_session(
+    session: AsyncSession,
+    rt: VoiceRuntime | None = None,
+    *,
+    user_id: int,
+    session_id: str,
+) -> None:
+    """Ended for good; its open socket (in any process) is closed."""
     row = await get_session(session, user_id=user_id, session_id=session_id)
     if row.status != "ended":
         await repository.update_session(
             session, session_id=row.id, status="ended", ended_at=utcnow()
         )
         await session.commit()
+    if rt is not None:
+        await rt.end(row.id)
 
 
 async def add_feedback(

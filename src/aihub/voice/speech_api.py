@@ -9,8 +9,11 @@ as the voice sessions:
   audio streams through in the format asked for); ``piper`` and ``espeak``
   locally, as ``wav`` or ``pcm`` (PCM16 mono 24 kHz, as OpenAI's).
 
-Each call is one request-log row (kind stt or tts), priced per second of audio
-or per million characters from the catalog.
+Each call is one request-log row (kind stt or tts), priced from the catalog
+in the unit it gives the model (see ``engines.billing_unit``), and with a
+gateway key its cost is added to the key's spend as the gateway's calls are.
+Speech priced per second is measured for ``pcm`` and ``wav``; for the
+compressed formats it is estimated from the text (``SPOKEN_CHARS_PER_S``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from aihub.core.errors import (
     ValidationFailedError,
 )
 from aihub.gateway.caller import Caller
-from aihub.gateway.limits import check_request
+from aihub.gateway.limits import check_request, record_usage
 from aihub.providers.base import ProviderError
 from aihub.providers.stt_base import Pcm, SttOptions, from_wav, to_wav
 from aihub.providers.stt_local import LocalWhisperAdapter
@@ -49,6 +52,9 @@ LOCAL_TTS = {
 REMOTE = ("openai", "openai_compatible")
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
 """OpenAI's own limit for one file."""
+SPOKEN_CHARS_PER_S = 15.0
+"""About 150 words a minute: the duration estimate of compressed speech."""
+WAV_HEADER = 44
 MIME = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",
@@ -108,10 +114,12 @@ async def _record(
         error_type=error_type,
         answer=answer[:500] if answer else None,
     )
+    cost = call.cost if status == "ok" else 0.0
     async with rt.sessionmaker() as session:
         row = add_record(session, record)
-        row.cost = call.cost if status == "ok" else 0.0
+        row.cost = cost
         await session.commit()
+    await record_usage(rt.app_state, caller, 0, cost)
 
 
 async def transcribe(
@@ -228,7 +236,8 @@ async def speak(
     engine = tts_engine(model)
     response_format = str(body.get("response_format") or "mp3")
     headers = await check_request(app_state, caller, model, 0)
-    call = SpeechCall(engine.provider, engine.model, characters=len(text))
+    call = SpeechCall(engine.provider, engine.model)
+    await call.add_text(text)
     options = TtsOptions(
         model=engine.model,
         voice=body.get("voice"),
@@ -243,7 +252,9 @@ async def speak(
         stream = _local_speech(rt, caller, engine, options, text, response_format, call)
     else:
         upstream = {**body, **speech_body(text, options, response_format)}
-        stream = _remote_speech(rt, caller, engine, upstream, call)
+        stream = _remote_speech(
+            rt, caller, engine, upstream, call, _Measure(response_format, text)
+        )
     first = await anext(stream, b"")  # errors before the first byte are HTTP errors
 
     async def body_iter() -> AsyncIterator[bytes]:
@@ -273,6 +284,7 @@ async def _local_speech(
         async for chunk in adapter.stream(
             None, None, text, options=options, sample_rate=OPENAI_PCM_RATE
         ):
+            call.add_audio(len(chunk), OPENAI_PCM_RATE)
             if response_format == "pcm":
                 yield chunk
             else:
@@ -291,6 +303,7 @@ async def _remote_speech(
     engine: Engine,
     upstream: dict[str, Any],
     call: SpeechCall,
+    measure: _Measure,
 ) -> AsyncIterator[bytes]:
     adapter = rt.tts[engine.provider]
     if not isinstance(adapter, OpenAITtsAdapter):  # pragma: no cover - registry
@@ -302,12 +315,16 @@ async def _remote_speech(
         while True:
             lease = await rt.pool.acquire(engine.provider, user_id=caller.user_id)
             call.key_id = lease.key_id
+            measure.pcm_rate = int(
+                lease.credentials.settings.get("pcm_sample_rate") or OPENAI_PCM_RATE
+            )
             try:
                 async with adapter.open_speech(
                     rt.http, lease.credentials, upstream, timeouts=rt.timeouts
                 ) as resp:
                     async for chunk in resp.content.iter_any():
                         sent = True
+                        measure.feed(chunk)
                         yield chunk
             except ProviderError as exc:
                 if await lease.report(exc) and not sent:
@@ -319,4 +336,30 @@ async def _remote_speech(
             return
     finally:
         call.latency_ms = (time.monotonic() - started) * 1000
+        call.seconds = measure.seconds(float(upstream.get("speed") or 1.0))
         await _record(rt, caller, "tts", call, status, error_type)
+
+
+@dataclass(slots=True)
+class _Measure:
+    """How long the speech passed through lasts (for per-second prices)."""
+
+    response_format: str
+    text: str
+    pcm_rate: int = OPENAI_PCM_RATE
+    size: int = 0
+    head: bytes = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < WAV_HEADER:
+            self.head += chunk[: WAV_HEADER - len(self.head)]
+        self.size += len(chunk)
+
+    def seconds(self, speed: float) -> float:
+        if self.response_format == "pcm":
+            return self.size / (self.pcm_rate * 2)
+        if self.response_format == "wav" and self.head[:4] == b"RIFF":
+            byte_rate = int.from_bytes(self.head[28:32], "little")
+            if byte_rate:
+                return max(0, self.size - WAV_HEADER) / byte_rate
+        return len(self.text) / SPOKEN_CHARS_PER_S / max(speed, 0.25)

@@ -68,6 +68,7 @@ async def voice_status(session: AsyncSession, rt: VoiceRuntime) -> VoiceStatus:
         "stt": _rate(turns, "stt"),
         "llm": _rate(turns, "llm"),
         "tts": _rate(turns, "tts"),
+        "limits": _rate(turns, "limits"),
     }
     degraded = (
         len(turns) >= MIN_TURNS_FOR_HEALTH and rates["turn"] > DEGRADED_ERROR_RATE
