@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test check lint typecheck migrate bench clean
+.PHONY: run test check lint typecheck migrate bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null \
+	  && ldconfig -p | grep -q libopus.so.0 || $(MAKE) --no-print-directory system-deps
 	$(UV) pip install --quiet --python $(BIN)/python -e ".[test,voice-local]"
 	@touch $@ $(VENV)/.installed
 
@@ -51,6 +53,14 @@ bench: $(VENV)/.installed
 	cd $(BENCH_DIR) && python3 compare.py --config $(BENCH_DATA)/targets.toml \
 	    --targets $(BENCH_TARGETS) $(BENCH_ARGS)
 	$(BIN)/python bench/chart.py $(BENCH_DIR)/results/latest.json bench/results.png
+
+# The voice tests and benchmarks speak with espeak-ng, convert with sox and decode
+# Opus with libopus: Debian packages, installed here when missing and possible.
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q espeak-ng sox libopus0 >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng sox libopus0); \
+	else echo "please install espeak-ng, sox and libopus0 (Debian/Ubuntu packages)"; fi
 
 check: lint typecheck test
 
