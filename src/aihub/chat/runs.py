@@ -129,6 +129,7 @@ class GenerationRun:
         self._stop_reason: str | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._dirty = False
+        self._keeping = True
         self._started = time.monotonic()
 
     # -- control ----------------------------------------------------------------
@@ -196,6 +197,9 @@ class GenerationRun:
             reason, error = "internal_error", as_hub_error(exc)
         if reason is not None:
             status = REASON_STATUS[reason]
+        # The flag ends the loop even if a client library swallowed the
+        # cancellation (redis-py can, mid-command): it then ends at its next turn.
+        self._keeping = False
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
@@ -212,7 +216,7 @@ class GenerationRun:
     async def _keep(self) -> None:
         """Write the growing text every flush interval; keep the heartbeat."""
         last_beat = 0.0
-        while True:
+        while self._keeping:
             now = time.monotonic()
             if now - last_beat >= HEARTBEAT_EVERY_S:
                 last_beat = now
