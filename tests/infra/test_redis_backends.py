@@ -96,15 +96,38 @@ async def test_last_local_unsubscribe_leaves_the_redis_channel(
     pair: tuple[Infra, Infra], raw: redis_asyncio.Redis
 ) -> None:
     infra, _ = pair
+    database = raw.connection_pool.connection_kwargs.get("db", 0)
+    channel = f"aihub:events:{database}:gone"
     async with infra.events.subscribe("gone"):
         async with infra.events.subscribe("gone"):
-            during = dict(await raw.pubsub_numsub("aihub:events:gone"))
-        still = dict(await raw.pubsub_numsub("aihub:events:gone"))
+            during = dict(await raw.pubsub_numsub(channel))
+        still = dict(await raw.pubsub_numsub(channel))
 
-    after = dict(await raw.pubsub_numsub("aihub:events:gone"))
-    assert during[b"aihub:events:gone"] == 1
-    assert still[b"aihub:events:gone"] == 1
-    assert after[b"aihub:events:gone"] == 0
+    after = dict(await raw.pubsub_numsub(channel))
+    assert during[channel.encode()] == 1
+    assert still[channel.encode()] == 1
+    assert after[channel.encode()] == 0
+
+
+async def test_events_stay_within_their_redis_database() -> None:
+    """Pub/sub ignores the database number: the channel names carry it, so a
+    deployment on database 1 never hears one on database 2 of the same server."""
+    assert REDIS_URL is not None
+    base = REDIS_URL.rsplit("/", 1)[0]
+    one, two = await build_infra(f"{base}/14"), await build_infra(f"{base}/15")
+    try:
+        async with (
+            one.events.subscribe("shared") as heard_by_one,
+            two.events.subscribe("shared") as heard_by_two,
+        ):
+            await two.events.publish("shared", {"from": "two"})
+            got = await asyncio.wait_for(heard_by_two.__anext__(), 5)
+            assert got == {"from": "two"}
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(heard_by_one.__anext__(), 0.3)
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_subscriptions_come_back_after_the_connection_drops(

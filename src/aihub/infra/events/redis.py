@@ -31,18 +31,26 @@ PREFIX = "aihub:events:"
 CONNECTION_ERRORS = (RedisError, OSError)
 
 
+def default_prefix(client: redis_asyncio.Redis) -> str:
+    """Channel names carry the database number: Redis pub/sub ignores it, so
+    two deployments (or two test workers) on one server, each with its own
+    database, would otherwise hear each other's events."""
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    return f"{PREFIX}{database}:"
+
+
 class RedisEventBus:
     def __init__(
         self,
         client: redis_asyncio.Redis,
         *,
-        prefix: str = PREFIX,
+        prefix: str | None = None,
         queue_size: int = 1000,
         confirm_timeout_s: float = 5.0,
         max_backoff_s: float = 5.0,
     ) -> None:
         self._client = client
-        self._prefix = prefix
+        self._prefix = prefix if prefix is not None else default_prefix(client)
         self._queue_size = queue_size
         self._confirm_timeout_s = confirm_timeout_s
         self._max_backoff_s = max_backoff_s
