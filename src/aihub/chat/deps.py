@@ -10,12 +10,22 @@ from starlette.requests import HTTPConnection
 from aihub.chat.runs import RunHub
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from aihub.chat.service import ChatDeps
+from aihub.files.blobs import build_blob_store
+from aihub.files.service import OwnFiles, link_bases
 
 
 def _chat_deps(conn: HTTPConnection) -> ChatDeps:
     state = conn.app.state
+    settings = state.settings
+    files = OwnFiles(
+        build_blob_store(settings),
+        link_bases(settings.public_url, str(conn.base_url)),
+    )
     return ChatDeps(
-        llm=state.llm, runs=state.chat_runs, key_wait_s=state.settings.key_wait_s
+        llm=state.llm,
+        runs=state.chat_runs,
+        key_wait_s=settings.key_wait_s,
+        files=files,
     )
 
 

@@ -25,6 +25,7 @@ from aihub.chat.schemas import (
 )
 from aihub.chat.targets import resolve_target
 from aihub.core.errors import BadRequestError
+from aihub.files import service as files_service
 from aihub.provider_keys.errors import NoProviderKeyError
 from aihub.providers.base import ChatRequest
 from aihub.threads import repository as threads_repository
@@ -39,6 +40,8 @@ class ChatDeps:
     llm: LlmClient
     runs: RunHub
     key_wait_s: float
+    files: files_service.OwnFiles
+    """Resolves the caller's own image links into data: URLs for the provider."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ async def send(
     timeout_s: float,
 ) -> GenerationRun:
     thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    own = files_service.own_image_urls([_parts("", body.images)], deps.files)
+    await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     options = Options(
         system_prompt=body.system_prompt,
         max_tokens=body.max_tokens,
@@ -285,6 +290,9 @@ async def _generate(
         use_context=options.use_context,
         max_tokens=max_tokens,
     )
+    messages = await files_service.inline_own_images(
+        session, deps.files, user_id=user.id, messages=context.messages
+    )
     if thread.provider is None or thread.model is None:
         thread.provider, thread.model = target.provider, target.model
     answer = await threads_service.add_message(
@@ -304,7 +312,7 @@ async def _generate(
     await session.commit()
     request = ChatRequest(
         model=target.model,
-        messages=context.messages,
+        messages=messages,
         system=system,
         max_tokens=max_tokens,
         temperature=temperature,

@@ -6,11 +6,15 @@ another user's token is simply not found."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +29,7 @@ from aihub.files.errors import (
 from aihub.files.models import StoredFile
 from aihub.files.probe import IMAGE_TYPES, probe
 from aihub.files.schemas import StoredFileRead
+from aihub.providers.base import ChatMessage
 
 URL_PREFIX = "/api/files/"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105  a regex, not a secret
@@ -167,3 +172,153 @@ def describe(row: StoredFile, base_url: str | None) -> StoredFileRead:
         media_job_id=row.media_job_id,
         created_at=row.created_at,
     )
+
+
+# -- the caller's own images in a conversation sent upstream ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnFiles:
+    """Where aihub's own file links resolve: the blob store, and the absolute
+    bases such links carry (AIHUB_PUBLIC_URL, the URL the request came to).
+    A root-relative ``/api/files/{token}`` is always ours."""
+
+    blobs: BlobStore
+    bases: tuple[str, ...] = ()
+
+
+def link_bases(*bases: str | None) -> tuple[str, ...]:
+    """The distinct non-empty bases, without trailing slashes."""
+    found = (b.rstrip("/") for b in bases if b)
+    return tuple(dict.fromkeys(b for b in found if b))
+
+
+def _own_path(url: str, bases: Iterable[str]) -> str | None:
+    """The path after ``/api/files/`` when ``url`` is one of our file links."""
+    if url.startswith(URL_PREFIX):
+        return urlsplit(url).path[len(URL_PREFIX) :]
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    origin = (parts.scheme.lower(), parts.netloc.lower())
+    for base in bases:
+        home = urlsplit(base)
+        prefix = f"{home.path.rstrip('/')}{URL_PREFIX}"
+        same = origin == (home.scheme.lower(), home.netloc.lower())
+        if same and parts.path.startswith(prefix):
+            return parts.path[len(prefix) :]
+    return None
+
+
+def own_token(url: str, bases: Iterable[str]) -> str | None:
+    """The token of one of aihub's own file links, "" for a link of ours that
+    names no file, None for any other URL (external or data:)."""
+    path = _own_path(url, bases)
+    if path is None:
+        return None
+    return path if _TOKEN.match(path) else ""
+
+
+def _part_url(part: dict[str, Any]) -> str | None:
+    """The image URL of an OpenAI ``image_url`` or seed ``image`` part."""
+    kind = part.get("type")
+    if kind == "image":
+        url = part.get("image")
+    elif kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+    else:
+        return None
+    return url if isinstance(url, str) else None
+
+
+def _with_url(part: dict[str, Any], url: str) -> dict[str, Any]:
+    if part.get("type") == "image":
+        return {**part, "image": url}
+    image = part.get("image_url")
+    if isinstance(image, dict):
+        return {**part, "image_url": {**image, "url": url}}
+    return {**part, "image_url": url}
+
+
+def own_image_urls(
+    contents: Iterable[str | list[dict[str, Any]] | None], files: OwnFiles
+) -> list[str]:
+    """Every image URL in ``contents`` that is one of our file links."""
+    urls: list[str] = []
+    for content in contents:
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            url = _part_url(part)
+            if url is not None and own_token(url, files.bases) is not None:
+                urls.append(url)
+    return urls
+
+
+async def _own_image(
+    session: AsyncSession, files: OwnFiles, *, user_id: int, url: str
+) -> StoredFile:
+    token = own_token(url, files.bases)
+    if not token:
+        raise StoredFileNotFoundError(f"Unknown file: {url}")
+    row = await get_file(session, user_id=user_id, token=token)
+    if not row.media_type.startswith("image/"):
+        raise UnsupportedFileError(f"Not an image: {row.filename}")
+    return row
+
+
+async def check_own_images(
+    session: AsyncSession, files: OwnFiles, *, user_id: int, urls: Iterable[str]
+) -> None:
+    """StoredFileNotFoundError unless every link names one of the caller's
+    images (checked before a message holding them is stored)."""
+    for url in dict.fromkeys(urls):
+        await _own_image(session, files, user_id=user_id, url=url)
+
+
+async def _data_url(
+    session: AsyncSession, files: OwnFiles, *, user_id: int, url: str
+) -> str:
+    row = await _own_image(session, files, user_id=user_id, url=url)
+    try:
+        data = await read_file(files.blobs, row)
+    except FileNotFoundError as exc:
+        raise StoredFileNotFoundError() from exc
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"data:{row.media_type};base64,{encoded}"
+
+
+async def inline_own_images(
+    session: AsyncSession,
+    files: OwnFiles,
+    *,
+    user_id: int,
+    messages: Sequence[ChatMessage],
+) -> list[ChatMessage]:
+    """The conversation with every image part naming one of our file links
+    turned into a ``data:`` URL of the file's bytes (a provider cannot fetch
+    our links: they need the owner's bearer, and may not be reachable at all).
+    External and data: URLs pass unchanged; the messages given are not
+    modified. Another user's or an unknown file: StoredFileNotFoundError."""
+    wanted = own_image_urls((m.content for m in messages), files)
+    if not wanted:
+        return list(messages)
+    inlined: dict[str, str] = {}
+    for url in dict.fromkeys(wanted):
+        inlined[url] = await _data_url(session, files, user_id=user_id, url=url)
+    out: list[ChatMessage] = []
+    for message in messages:
+        content = message.content
+        if isinstance(content, list):
+            content = [_inline_part(part, inlined) for part in content]
+        out.append(dataclasses.replace(message, content=content))
+    return out
+
+
+def _inline_part(part: dict[str, Any], inlined: dict[str, str]) -> dict[str, Any]:
+    url = _part_url(part)
+    if url is None or url not in inlined:
+        return part
+    return _with_url(part, inlined[url])

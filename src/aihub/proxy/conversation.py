@@ -11,7 +11,9 @@ governs this answer and the ones that follow.
 
 The stored turns are committed before anything is called; the chat core
 (chat.service.regenerate on the new user message) then builds the context from
-the branch, stores the answer as it streams and records usage.
+the branch, stores the answer as it streams and records usage. Images that
+are aihub's own file links must be the caller's (checked before anything is
+stored); they are stored as links and sent upstream as data: URLs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aihub.chat.schemas import DEFAULT_TIMEOUT_S, RegenerateOptions
 from aihub.chat.service import ChatDeps
 from aihub.core.db import utcnow
 from aihub.core.errors import ValidationFailedError
+from aihub.files import service as files_service
 from aihub.gateway.caller import Caller
 from aihub.provider_keys.schemas import PROVIDERS
 from aihub.proxy import accounting, repository
@@ -255,9 +258,12 @@ async def start_answer(
     caller: Caller,
     ask: Ask,
 ) -> tuple[GenerationRun, dict[str, str]]:
-    """Check the caller's key, store the turns, then start the answer (the run
-    stores it as it comes); the key's x-ratelimit-* headers come back too."""
+    """Check the caller's images and key, store the turns, then start the
+    answer (the run stores it as it comes); the key's x-ratelimit-* headers
+    come back too."""
     model = _model(ask, caller)
+    own = files_service.own_image_urls((t.parts for t in ask.turns), deps.files)
+    await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     headers = await accounting.admit(
         app_state, caller, model=model, estimated_tokens=_estimated_tokens(ask)
     )

@@ -23,6 +23,7 @@ from aihub.threads.schemas import Content, MaxTokens, ModelName, Temperature, Ti
 MAX_MESSAGES = 1000
 MAX_PARTS = 64
 IMAGE_URL_MAX = 20_000_000
+OWN_FILES_PREFIX = "/api/files/"  # files.service.URL_PREFIX
 # 100 years: olderThan beyond this is an error, not a date before year 1.
 OLDER_THAN_MAX_MS = 100 * 365 * 24 * 3600 * 1000
 
@@ -35,10 +36,13 @@ def _id_text(value: object) -> object:
 
 
 def _check_image_url(value: str) -> str:
-    """An http(s) URL with a host, or a data: URL."""
+    """An http(s) URL with a host, a data: URL, or the root-relative link of a
+    file uploaded here (``/api/files/{token}``)."""
     if value.startswith("data:"):
         if "," not in value:
             raise ValueError("a data: URL needs a comma before its data")
+        return value
+    if value.startswith(OWN_FILES_PREFIX) and not any(c.isspace() for c in value):
         return value
     try:
         parts = urlsplit(value)
