@@ -26,7 +26,7 @@ from aihub.chat.runs import HEARTBEAT_TTL_S, RunHub
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
-from aihub.core.metrics import HttpMetrics
+from aihub.core.metrics import GcPauses, HttpMetrics
 from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.runtime import tune_gc
 from aihub.core.security import resolve_secret_key
@@ -134,8 +134,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.chat_runs = chat_runs
     app.state.media = await start_media(app.state)
     app.state.voice = await start_voice(app.state)
-    if settings.gc_tuning:
+    gc_pauses = GcPauses(app.state.metrics) if settings.gc_tuning else None
+    if gc_pauses is not None:
         tune_gc()
+        gc_pauses.install()
     log.info(
         "aihub_started",
         version=__version__,
@@ -145,6 +147,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if gc_pauses is not None:
+            gc_pauses.uninstall()
         await app.state.voice.close()
         await app.state.media.close()
         await chat_runs.close()

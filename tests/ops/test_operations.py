@@ -129,3 +129,25 @@ def test_sentry_dsn_is_read_from_the_plain_env_name(
 ) -> None:
     monkeypatch.setenv("SENTRY_DSN", "https://key@sentry.example/1")
     assert Settings(data_dir=tmp_path).sentry_dsn == "https://key@sentry.example/1"
+
+
+def test_gc_pauses_are_measured_for_metrics() -> None:
+    import gc
+
+    from aihub.core.metrics import GcPauses, HttpMetrics
+
+    metrics = HttpMetrics()
+    pauses = GcPauses(metrics)
+    pauses.install()
+    try:
+        gc.collect()
+    finally:
+        pauses.uninstall()
+    gc.collect()  # after uninstall: not counted
+    count = metrics.registry.get_sample_value(
+        "aihub_gc_pause_seconds_count", {"generation": "2"}
+    )
+    longest = metrics.registry.get_sample_value("aihub_gc_pause_max_seconds")
+    assert count == 1
+    assert longest is not None
+    assert longest > 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import gc
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class HttpMetrics:
@@ -42,3 +45,41 @@ class HttpMetrics:
         labels = (method, route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
+
+
+class GcPauses:
+    """Garbage-collector pauses of this process, for /metrics: a histogram by
+    generation and the longest pause seen. Installed by ``aihub serve``."""
+
+    def __init__(self, metrics: HttpMetrics) -> None:
+        self.pauses = Histogram(
+            "aihub_gc_pause_seconds",
+            "Garbage-collection pauses by generation",
+            ["generation"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3, 1),
+            registry=metrics.registry,
+        )
+        self.longest = Gauge(
+            "aihub_gc_pause_max_seconds",
+            "The longest garbage-collection pause since start",
+            registry=metrics.registry,
+        )
+        self._max = 0.0
+        self._started = 0.0
+
+    def install(self) -> None:
+        gc.callbacks.append(self._on_gc)
+
+    def uninstall(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        self.pauses.labels(str(info.get("generation", -1))).observe(pause)
+        if pause > self._max:
+            self._max = pause
+            self.longest.set(pause)
