@@ -29,8 +29,10 @@ run: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/aihub migrate
 
+# Two workers (pytest-xdist), each with its own database and Redis db.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
