@@ -12,7 +12,9 @@ import openai
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.core.db import build_engine
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key
 from tests.conftest import LiveServer
@@ -71,14 +73,19 @@ def _async_sdk(
 
 
 async def _rows(live_server: LiveServer, count: int) -> list[RequestLog]:
-    """The request log once ``count`` rows were written (the writer batches)."""
+    """The request log once ``count`` rows were written (the writer batches).
+    Read through an engine of this loop: the server's pool lives on its own."""
     app: FastAPI = live_server.server.config.app  # type: ignore[assignment]
-    for _ in range(100):
-        async with app.state.sessionmaker() as session:
-            rows = list((await session.scalars(select(RequestLog))).all())
-        if len(rows) >= count:
-            return rows
-        await asyncio.sleep(0.05)
+    engine = build_engine(app.state.settings.database_url)
+    try:
+        for _ in range(100):
+            async with AsyncSession(engine) as session:
+                rows = list((await session.scalars(select(RequestLog))).all())
+            if len(rows) >= count:
+                return rows
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
     raise AssertionError(f"expected {count} request log rows")
 
 

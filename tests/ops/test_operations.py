@@ -151,3 +151,29 @@ def test_gc_pauses_are_measured_for_metrics() -> None:
     assert count == 1
     assert longest is not None
     assert longest > 0
+
+
+async def test_a_loop_stops_even_when_a_library_swallows_its_cancellation() -> None:
+    import asyncio
+    import contextlib
+
+    from aihub.core.tasks import cancel_requested
+
+    turns = 0
+
+    async def swallowing_call() -> None:  # as redis-py can, mid-command
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.01)
+
+    async def loop() -> None:
+        nonlocal turns
+        while not cancel_requested():
+            turns += 1
+            await swallowing_call()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    await asyncio.wait_for(task, 2)  # ends by itself instead of hanging
+    assert turns > 0
+    assert task.done()

@@ -37,6 +37,7 @@ from aihub.chat.errors import GenerationTimeoutError, as_hub_error
 from aihub.chat.llm import LlmCall, Target
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
+from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus, Listener, Message
 from aihub.infra.state import KeyValueStore
@@ -406,7 +407,7 @@ class RunHub:
             self._sweeper = asyncio.create_task(self._sweep(self._sweep_every_s))
 
     async def _sweep(self, every_s: float) -> None:
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(every_s)
             try:
                 await recover_orphans(self.sessionmaker, self._state)

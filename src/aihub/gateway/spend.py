@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aihub.core.tasks import cancel_requested
 from aihub.gateway import keys_repository as repository
 
 log = structlog.get_logger(__name__)
@@ -160,7 +161,7 @@ class SpendLedger:
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(self._flush_interval_s)
             await self.flush()
 

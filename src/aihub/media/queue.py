@@ -31,6 +31,8 @@ from taskiq import AsyncBroker, BrokerMessage, SmartRetryMiddleware, TaskiqMessa
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import ListQueueBroker
 
+from aihub.core.tasks import cancel_requested
+
 log = structlog.get_logger(__name__)
 
 TASK_NAME = "aihub.media.run_job"
@@ -149,7 +151,7 @@ class RedisPriorityBroker(ListQueueBroker):
 
     async def listen(self) -> AsyncGenerator[bytes, None]:
         keys = [self.list_key(level) for level in LEVELS]
-        while True:
+        while not cancel_requested():
             try:
                 async with Redis(connection_pool=self.connection_pool) as redis:
                     popped = await redis.brpop(keys, timeout=2)

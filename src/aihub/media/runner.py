@@ -31,6 +31,7 @@ from taskiq.exceptions import SendTaskError
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, RateLimitError
 from aihub.core.settings import Settings
+from aihub.core.tasks import cancel_requested
 from aihub.files import service as files_service
 from aihub.files.blobs import BlobStore
 from aihub.files.models import StoredFile
@@ -200,7 +201,7 @@ class JobRunner:
                 await self._queue.kick(job.id, priority=job.priority)
 
     async def _heartbeat(self, job_id: int, work: asyncio.Task[None]) -> None:
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(self._settings.media_heartbeat_s)
             try:
                 async with self._sessionmaker() as session:

@@ -38,6 +38,7 @@ from taskiq.receiver import Receiver
 
 from aihub.core.db import utcnow
 from aihub.core.settings import Settings
+from aihub.core.tasks import cancel_requested
 from aihub.files.blobs import BlobStore
 from aihub.infra.events import EventBus, Listener, Message
 from aihub.media import events, repository
@@ -154,7 +155,7 @@ class MediaWorker:
     # -- the sweeper ------------------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(self._settings.media_sweep_interval_s)
             try:
                 await self.sweep()

@@ -33,6 +33,7 @@ import structlog
 
 from aihub.catalog import service as catalog_service
 from aihub.catalog.schemas import ModelInfo
+from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.state import KeyValueStore
 from aihub.provider_keys import health, repository
@@ -147,7 +148,7 @@ async def _probe(
 async def _loop(
     app_state: Any, check: KeyCheck, interval_s: float, invalid_every_s: float
 ) -> None:
-    while True:
+    while not cancel_requested():
         await asyncio.sleep(interval_s)
         pool: KeyPool = app_state.key_pool
         try:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.db import utcnow
+from aihub.core.tasks import cancel_requested
 from aihub.provider_keys import repository
 
 log = structlog.get_logger(__name__)
@@ -141,7 +142,7 @@ class HealthWriter:
             await session.commit()
 
     async def _run(self) -> None:
-        while True:
+        while not cancel_requested():
             await self._dirty.wait()
             self._dirty.clear()
             if not await self.flush():

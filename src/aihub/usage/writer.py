@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.db import utcnow
+from aihub.core.tasks import cancel_requested
 from aihub.usage.models import RequestLog
 from aihub.usage.recording import CallRecord, row_values
 
@@ -80,7 +81,7 @@ class RequestLogWriter:
             self._retry = fresh
 
     async def _run(self) -> None:
-        while True:
+        while not cancel_requested():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             self._wake.clear()

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
+from aihub.core.tasks import cancel_requested
 from aihub.providers.base import ProviderError
 from aihub.providers.stt_base import Pcm
 from aihub.voice import engines, service, turn_store
@@ -202,7 +203,7 @@ class VoiceConnection:
 
     async def _heartbeat(self) -> None:
         settings = self.rt.settings
-        while True:
+        while not cancel_requested():
             await asyncio.sleep(settings.voice_heartbeat_s)
             if utcnow() >= self.expires_at:
                 await self.send_json(

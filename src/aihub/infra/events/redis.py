@@ -21,6 +21,7 @@ import structlog
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events.base import Callback, Listener
 from aihub.infra.events.fanout import Fanout, Subscription, is_pattern
@@ -168,7 +169,7 @@ class RedisEventBus:
 
     async def _run(self) -> None:
         backoff = 0.1
-        while True:
+        while not cancel_requested():
             try:
                 pubsub = self._pubsub
                 if pubsub is None:
