@@ -130,6 +130,7 @@ class Load:
         rng = random.Random()  # noqa: S311 - a load mix, not a secret
         while self.sent < self.total:
             self.sent += 1
+            number = self.sent
             roll = rng.random()
             kind = "plain" if roll < 0.7 else "stream" if roll < 0.95 else "hang_up"
             self.kinds[kind] += 1
@@ -137,14 +138,14 @@ class Load:
                 await self.one(http, kind)
             except aiohttp.ClientError:
                 self.errors += 1
-            if self.sent % self.every == 0:
-                self.sample()
+            if number % self.every == 0:
+                self.sample(number)
 
-    def sample(self) -> None:
+    def sample(self, number: int = 0) -> None:
         rss = rss_mib(self.pid)
-        self.samples.append((self.sent, rss))
-        rate = self.sent / (time.perf_counter() - self.started)
-        print(f"{self.sent:>8} calls  RSS {rss:7.1f} MiB  {rate:6.0f} calls/s")  # noqa: T201
+        self.samples.append((number, rss))
+        rate = number / (time.perf_counter() - self.started)
+        print(f"{number:>8} calls  RSS {rss:7.1f} MiB  {rate:6.0f} calls/s")  # noqa: T201
 
 
 async def gc_pauses(http: aiohttp.ClientSession) -> str:

@@ -23,9 +23,10 @@ def _migrate() -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    os.environ.setdefault("AIHUB_GC_TUNING", "true")  # inherited by the workers
+    get_settings.cache_clear()  # read again, with the line above
     settings = get_settings()
     _migrate()
-    os.environ.setdefault("AIHUB_GC_TUNING", "true")  # inherited by the workers
     uvicorn.run(
         "aihub.main:create_app",
         factory=True,
