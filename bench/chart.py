@@ -47,10 +47,11 @@ def main(source: str, target: str) -> None:
         )
     axes[0].set(title="non-stream req/s (higher is better)", xlabel="connections")
     axes[1].set(title="non-stream p99 ms (lower is better)", xlabel="connections")
+    axes[0].set_yscale("log")
     axes[1].set_yscale("log")
     width = 0.8 / max(1, len(names))
     for index, t in enumerate(targets):
-        probes = t.get("stream") or []
+        probes = t.get("streams") or []
         axes[2].bar(
             [i + index * width for i in range(len(probes))],
             [p["ttft_p50_ms"] for p in probes],
@@ -62,6 +63,7 @@ def main(source: str, target: str) -> None:
             [f"{p['concurrency']} streams" for p in probes],
         )
     axes[2].set(title="stream TTFT p50 ms (lower is better)")
+    axes[2].set_yscale("log")
     for axis in axes:
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-GEN0_THRESHOLD = 50_000
+GEN0_THRESHOLD = 10_000
 GEN1_THRESHOLD = 50
 GEN2_THRESHOLD = 100
 
