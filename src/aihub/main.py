@@ -31,6 +31,7 @@ from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.runtime import tune_gc
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.files.blobs import close_blob_stores
 from aihub.files.router import router as files_router
 from aihub.gateway.anthropic_api import router as anthropic_router
 from aihub.gateway.fast_lane import GatewayFastLane
@@ -151,6 +152,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             gc_pauses.uninstall()
         await app.state.voice.close()
         await app.state.media.close()
+        await close_blob_stores()
         await chat_runs.close()
         await app.state.request_log.close()
         key_probe.cancel()

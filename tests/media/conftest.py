@@ -22,7 +22,7 @@ from aihub.core.settings import Settings
 FAST: dict[str, Any] = {
     "media_poll_interval_s": 0.02,
     "media_heartbeat_s": 0.2,
-    "media_stale_after_s": 1.5,
+    "media_stale_after_s": 3.0,  # a loaded CI machine must not look dead
     "media_sweep_interval_s": 0.3,
     "media_retry_delay_s": 0.05,
     "media_requeue_after_s": 30.0,

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     # Files and media generation (see aihub.files, aihub.media).
     files_dir: Path | None = None
     """Where the local blob store keeps files; default ``data_dir / "files"``."""
+    blob_store: Literal["local", "s3"] = "local"
+    """Where files live: local disk, or an S3-compatible bucket (extra ``s3``)."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """For MinIO, Cloudflare R2 and other S3-compatible services; None: AWS."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    """None: botocore's usual credential chain (environment, profile, IAM role)."""
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""
+    """Put in front of every key, e.g. ``aihub/``."""
     public_url: str | None = None
     """Base URL put in front of file links made outside a request (the worker)."""
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -96,6 +107,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _check_blob_store(self) -> Settings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError("AIHUB_BLOB_STORE=s3 needs AIHUB_S3_BUCKET")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

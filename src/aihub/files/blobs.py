@@ -1,6 +1,7 @@
 """The blob store: bytes under string keys. Local disk by default
-(``settings.files_dir``, else ``data_dir/files``); one interface so another
-backend (S3-compatible) can take its place without touching callers.
+(``settings.files_dir``, else ``data_dir/files``), or an S3-compatible bucket
+(``AIHUB_BLOB_STORE=s3``, see ``aihub.files.s3``); one interface, so callers do
+not care which. A missing key raises FileNotFoundError in both.
 
 Writes go to a temporary file first and are renamed into place, so a reader
 never sees half a file; disk work runs in a thread, off the event loop."""
@@ -10,10 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from dataclasses import astuple
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aihub.core.settings import Settings
+
+if TYPE_CHECKING:
+    from aihub.files.s3 import S3BlobStore
 
 
 class BlobStore(Protocol):
@@ -31,15 +36,20 @@ class BlobKeyError(ValueError):
     """A key that would leave the store's directory."""
 
 
+def check_key(key: str) -> list[str]:
+    """The key's parts; BlobKeyError for an empty part, ``.``, ``..`` or ``\\``."""
+    parts = key.split("/")
+    if not key or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        raise BlobKeyError(key)
+    return parts
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or any(p in ("", ".", "..") or "\\" in p for p in parts):
-            raise BlobKeyError(key)
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_key(key))
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
@@ -64,5 +74,35 @@ class LocalBlobStore:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
 
+_S3_STORES: dict[tuple[str | None, ...], S3BlobStore] = {}
+
+
 def build_blob_store(settings: Settings) -> BlobStore:
-    return LocalBlobStore(settings.resolved_files_dir)
+    """The store the settings name. Callers build one per request, so an S3
+    store (which holds a client) is shared per configuration."""
+    if settings.blob_store != "s3":
+        return LocalBlobStore(settings.resolved_files_dir)
+    from aihub.files.s3 import S3BlobStore, S3Config  # here: s3 imports this module
+
+    secret = settings.s3_secret_access_key
+    config = S3Config(
+        bucket=settings.s3_bucket or "",
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        prefix=settings.s3_prefix,
+    )
+    cache_key = astuple(config)
+    store = _S3_STORES.get(cache_key)
+    if store is None:
+        store = _S3_STORES[cache_key] = S3BlobStore(config)
+    return store
+
+
+async def close_blob_stores() -> None:
+    """Close the S3 clients made so far (on app or worker shutdown)."""
+    stores = list(_S3_STORES.values())
+    _S3_STORES.clear()
+    for store in stores:
+        await store.aclose()

@@ -63,6 +63,7 @@ PREVIEW_CHARS = 500
 
 ChargeKey = Callable[[int, float], Awaitable[None]]
 """Adds a completed job's cost (USD) to its gateway key's spend."""
+CHARGE_ATTEMPTS = 4
 
 
 class _JobLost(Exception):
@@ -437,12 +438,19 @@ class JobRunner:
         key_id = job.gateway_key_id
         if key_id is None or cost <= 0 or self._charge_key is None:
             return
-        try:
-            await self._charge_key(key_id, cost)
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning(
-                "media_key_spend_failed", job_id=job.id, key_id=key_id, error=str(exc)
-            )
+        for attempt in range(CHARGE_ATTEMPTS):  # a busy SQLite, a blip of the network
+            try:
+                await self._charge_key(key_id, cost)
+                return
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning(
+                    "media_key_spend_failed",
+                    job_id=job.id,
+                    key_id=key_id,
+                    attempt=attempt + 1,
+                    error=str(exc),
+                )
+                await asyncio.sleep(0.2 * 2**attempt)
 
     def _artifact(self, row: StoredFile) -> dict[str, Any]:
         return {

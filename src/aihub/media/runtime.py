@@ -20,7 +20,7 @@ from sqlalchemy import select
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings
-from aihub.files.blobs import build_blob_store
+from aihub.files.blobs import build_blob_store, close_blob_stores
 from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
@@ -122,6 +122,7 @@ async def serve_worker(
         await stop.wait()
     finally:
         await runtime.close()
+        await close_blob_stores()
         await stop_gateway(state)  # writes the spend not yet stored
         await pool.close()
         await close_http_session(state.http)
