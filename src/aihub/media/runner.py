@@ -428,9 +428,16 @@ class JobRunner:
                 status="completed",
             )
             await session.commit()
-        await self._charge(job, cost[1])
+        # The job is completed now: the heartbeat, finding it no longer running,
+        # cancels this work; the charge and the event must happen all the same.
+        await asyncio.shield(self._settle(job, cost[1], item, len(stored)))
+
+    async def _settle(
+        self, job: MediaJob, cost: float, item: JobEvent, files: int
+    ) -> None:
+        await self._charge(job, cost)
         await self._publish(job.id, [item])
-        log.info("media_job_completed", job_id=job.id, files=len(stored), cost=cost[1])
+        log.info("media_job_completed", job_id=job.id, files=files, cost=cost)
 
     async def _charge(self, job: MediaJob, cost: float) -> None:
         """The job's cost goes to its gateway key's spend, once (only the

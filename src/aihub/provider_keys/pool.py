@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -99,6 +100,9 @@ class KeyPool:
         self._sessionmaker = sessionmaker
         self._state = state
         self._events = events
+        # Our own health news comes back over the bus, perhaps after a newer
+        # change made here: this process applied it already, so echoes are skipped.
+        self._origin = os.urandom(8).hex()
         self.default_wait_s = default_wait_s
         self.default_cooldown_s = default_cooldown_s
         self.max_cooldown_s = max_cooldown_s
@@ -361,7 +365,8 @@ class KeyPool:
         self.writer.record(key_id, _row_health(current, now))
         try:
             await self._events.publish(
-                health.HEALTH_CHANNEL, {"key_id": key_id, **current.message(now)}
+                health.HEALTH_CHANNEL,
+                {"key_id": key_id, "origin": self._origin, **current.message(now)},
             )
         except BackendUnavailableError:
             log.warning("provider_key_health_not_announced", key_id=key_id)
@@ -391,6 +396,8 @@ class KeyPool:
 
     def _on_health(self, _channel: str, message: Message) -> None:
         key_id = message.get("key_id")
+        if message.get("origin") == self._origin:
+            return
         if not isinstance(key_id, int) or key_id not in self._health:
             return
         update = health.from_message(message)
