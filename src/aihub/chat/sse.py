@@ -29,7 +29,7 @@ def encode(event: str, event_id: int, data: dict[str, Any]) -> bytes:
     )
 
 
-async def _frames(run: GenerationRun) -> AsyncIterator[Frame | None]:
+async def frames_with_pings(run: GenerationRun) -> AsyncIterator[Frame | None]:
     """The run's frames, with None every PING_EVERY_S of silence."""
     frames = run.frames().__aiter__()
     pending: asyncio.Task[Frame] | None = None
@@ -58,7 +58,7 @@ async def _body(run: GenerationRun, before: Iterable[Frame]) -> AsyncIterator[by
         for event, data in before:
             event_id += 1
             yield encode(event, event_id, data)
-        async for frame in _frames(run):
+        async for frame in frames_with_pings(run):
             if frame is None:
                 yield b": ping\n\n"
                 continue

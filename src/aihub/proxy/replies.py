@@ -10,7 +10,6 @@ partial answer stays stored.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +18,8 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import StreamingResponse
 
-from aihub.chat.runs import Frame, GenerationRun
+from aihub.chat.runs import GenerationRun
+from aihub.chat.sse import frames_with_pings
 from aihub.core.error_handlers import error_body
 from aihub.gateway.caller import Caller
 from aihub.proxy import accounting
@@ -28,7 +28,6 @@ from aihub.threads import repository as threads_repository
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message
 
-PING_EVERY_S = 15.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 DONE = b"data: [DONE]\n\n"
 _OPENAI_ERRORS = "/v1/"  # error_body speaks OpenAI for this prefix
@@ -110,29 +109,6 @@ class _Chunks:
         )
 
 
-async def _frames(run: GenerationRun) -> AsyncIterator[Frame | None]:
-    """The run's frames, with None every PING_EVERY_S of silence."""
-    frames = run.frames().__aiter__()
-    pending: asyncio.Task[Frame] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(frames.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=PING_EVERY_S)
-            if not done:
-                yield None
-                continue
-            try:
-                frame = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield frame
-    finally:
-        if pending is not None:
-            pending.cancel()
-
-
 async def _stored_answer(
     sessionmaker: async_sessionmaker[AsyncSession], run: GenerationRun
 ) -> Message | None:
@@ -149,7 +125,7 @@ async def _body(
 ) -> AsyncIterator[bytes]:
     chunks = _Chunks(run)
     try:
-        async for frame in _frames(run):
+        async for frame in frames_with_pings(run):
             if frame is None:
                 yield b": ping\n\n"
                 continue
