@@ -34,6 +34,14 @@ pytest_plugins = ["tests.fakes.plugin"]
 
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "admin-password-123"
+# argon2's minimum cost: the suite hashes hundreds of passwords (~300 ms each at
+# the production default). Exported to the environment at start-up so Settings
+# made by tests themselves and `aihub serve` subprocesses get it too.
+CHEAP_PASSWORD_HASH = {
+    "AIHUB_PASSWORD_HASH_TIME_COST": "1",
+    "AIHUB_PASSWORD_HASH_MEMORY_KIB": "8",
+    "AIHUB_PASSWORD_HASH_PARALLELISM": "1",
+}
 
 
 def _env(*names: str) -> str | None:
@@ -80,6 +88,7 @@ async def _create_database(base_url: str, name: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.update(CHEAP_PASSWORD_HASH)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         _per_worker_urls(worker)
@@ -151,6 +160,9 @@ def settings(database_url: str, redis_url: str | None, data_dir: Path) -> Settin
         log_format="console",
         log_level="WARNING",
         max_body_bytes=1024 * 1024,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=8,
+        password_hash_parallelism=1,
     )
 
 

@@ -58,6 +58,7 @@ def _create_admin(args: argparse.Namespace) -> None:
                 email=args.email,
                 username=args.username,
                 password=password,
+                settings=settings,
             )
         finally:
             await engine.dispose()

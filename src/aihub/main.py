@@ -29,7 +29,7 @@ from aihub.core.logging import configure_logging
 from aihub.core.metrics import GcPauses, HttpMetrics
 from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.runtime import tune_gc
-from aihub.core.security import resolve_secret_key
+from aihub.core.security import decoy_password_hash, resolve_secret_key
 from aihub.core.settings import Settings, get_settings
 from aihub.files.blobs import close_blob_stores
 from aihub.files.router import router as files_router
@@ -106,6 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await start_gateway(app.state)
     await asyncio.to_thread(catalog_service.warm_up)
     await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
+    await decoy_password_hash(settings)  # made now, not on the first unknown login
     key_pool = await start_key_pool(
         app.state,
         default_wait_s=settings.key_wait_s,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import _empty_tables
+from tests.conftest import CHEAP_PASSWORD_HASH, _empty_tables
 
 AIHUB = str(Path(sys.executable).with_name("aihub"))
 
@@ -53,6 +53,7 @@ def served(
         AIHUB_DATA_DIR=str(data_dir),
         AIHUB_DATABASE_URL=database_url,
         AIHUB_ADMIN_USERNAME="served-admin",
+        **CHEAP_PASSWORD_HASH,
     )
     if redis_url:
         env["AIHUB_REDIS_URL"] = redis_url

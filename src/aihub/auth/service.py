@@ -6,20 +6,17 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.core.errors import UnauthorizedError
-from aihub.core.security import create_access_token, verify_password
+from aihub.core.security import (
+    create_access_token,
+    decoy_password_hash,
+    verify_password,
+)
 from aihub.core.settings import Settings
 from aihub.users import service as users_service
 from aihub.users.models import User
 
 log = structlog.get_logger(__name__)
 
-# The argon2 hash of a random, forgotten password, made with the same parameters
-# as core.security's hasher (a test keeps them equal): verifying against it costs
-# an unknown login as much time as a wrong password, so timing reveals no accounts.
-UNKNOWN_USER_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$SCJQ995bh51dpgko6+Jpvg$"
-    "jpELxkn75R+qVwtK9eUWelRrZbb2CHOn6d+tGj2HbA8"
-)
 LOGIN_MAX = 320  # the longest email the users table stores
 
 
@@ -42,7 +39,9 @@ async def login(
 ) -> str:
     user = await _find_account(session, login.strip())
     if user is None:
-        await verify_password(password, UNKNOWN_USER_HASH)
+        # A decoy hash at the configured cost: an unknown login costs as much
+        # time as a wrong password, so timing reveals no accounts.
+        await verify_password(password, await decoy_password_hash(settings))
         ok = False
     else:
         ok = await verify_password(password, user.password_hash) and user.is_active

@@ -9,6 +9,7 @@ import hmac
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +21,51 @@ from cryptography.fernet import Fernet, InvalidToken
 from aihub.core.settings import Settings
 
 JWT_ALGORITHM = "HS256"
-_hasher = PasswordHasher()
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+@lru_cache(maxsize=8)
+def _argon2(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+    )
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The argon2id hasher with the configured cost (one per cost, reused)."""
+    return _argon2(
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
+
+
+@lru_cache(maxsize=8)
+def _decoy(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    hasher = _argon2(time_cost, memory_kib, parallelism)
+    return hasher.hash(secrets.token_urlsafe(32))
+
+
+async def decoy_password_hash(settings: Settings) -> str:
+    """The hash of a random, forgotten password at the configured cost: verifying
+    against it costs what verifying a real password costs (made once per cost)."""
+    return await asyncio.to_thread(
+        _decoy,
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
+
+
+async def hash_password(password: str, settings: Settings) -> str:
+    return await asyncio.to_thread(password_hasher(settings).hash, password)
 
 
 async def verify_password(password: str, password_hash: str) -> bool:
+    """Checks against the cost stored in the hash, whatever the settings say."""
+
     def _verify() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            return PasswordHasher().verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     open_registration: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=60 * 24, ge=1)
+    # Argon2id cost of new password hashes (defaults: argon2-cffi's, RFC 9106's
+    # low-memory profile). Verifying reads the cost from the stored hash.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=255)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     key_wait_s: float = Field(default=30.0, ge=0)
     key_cooldown_s: float = Field(default=30.0, ge=1)
@@ -107,6 +112,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _check_password_hash_memory(self) -> Settings:
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "AIHUB_PASSWORD_HASH_MEMORY_KIB must be at least 8 times "
+                "AIHUB_PASSWORD_HASH_PARALLELISM"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_blob_store(self) -> Settings:

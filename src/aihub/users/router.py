@@ -50,8 +50,10 @@ async def read_me(user: CurrentUser) -> User:
     description="A new password ends every token issued before it, this "
     "request's too: log in again with the new password.",
 )
-async def update_me(body: UserUpdate, user: CurrentUser, session: DbSession) -> User:
-    return await service.update_me(session, user=user, data=body)
+async def update_me(
+    body: UserUpdate, user: CurrentUser, session: DbSession, settings: AppSettings
+) -> User:
+    return await service.update_me(session, user=user, data=body, settings=settings)
 
 
 @router.delete(

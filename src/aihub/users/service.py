@@ -39,6 +39,7 @@ async def bootstrap_admin(
                 email=settings.admin_email,
                 username=settings.admin_username,
                 password=settings.admin_password.get_secret_value(),
+                settings=settings,
             )
             return
         if await repository.has_admin(session):
@@ -46,7 +47,11 @@ async def bootstrap_admin(
         password = secrets.token_urlsafe(18)
         email = "admin@aihub.local"
         await _upsert_admin(
-            session, email=email, username=settings.admin_username, password=password
+            session,
+            email=email,
+            username=settings.admin_username,
+            password=password,
+            settings=settings,
         )
     path = settings.data_dir / "admin_credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -58,11 +63,16 @@ async def bootstrap_admin(
 
 
 async def _upsert_admin(
-    session: AsyncSession, *, email: str, username: str, password: str
+    session: AsyncSession,
+    *,
+    email: str,
+    username: str,
+    password: str,
+    settings: Settings,
 ) -> None:
     user = await repository.get_user_by_email(session, email=email)
     if user is None:
-        password_hash = await hash_password(password)
+        password_hash = await hash_password(password, settings)
         taken = await repository.get_user_by_username(session, username=username)
         repository.add_user(
             session,
@@ -76,7 +86,7 @@ async def _upsert_admin(
         log.info("admin_created", email=email)
     else:
         if not await verify_password(password, user.password_hash):
-            user.password_hash = await hash_password(password)
+            user.password_hash = await hash_password(password, settings)
             user.token_version += 1  # the old password's sessions end
         user.role = ROLE_ADMIN
         user.is_active = True
@@ -90,9 +100,16 @@ async def create_or_update_admin(
     email: str,
     username: str,
     password: str,
+    settings: Settings,
 ) -> None:
     async with sessionmaker() as session:
-        await _upsert_admin(session, email=email, username=username, password=password)
+        await _upsert_admin(
+            session,
+            email=email,
+            username=username,
+            password=password,
+            settings=settings,
+        )
 
 
 async def find_user_by_login(session: AsyncSession, *, login: str) -> User | None:
@@ -137,7 +154,7 @@ async def register_user(
         session,
         email=data.email,
         username=data.username,
-        password_hash=await hash_password(data.password),
+        password_hash=await hash_password(data.password, settings),
     )
     await _commit_account(session)
     log.info(
@@ -148,7 +165,9 @@ async def register_user(
     return user
 
 
-async def update_me(session: AsyncSession, *, user: User, data: UserUpdate) -> User:
+async def update_me(
+    session: AsyncSession, *, user: User, data: UserUpdate, settings: Settings
+) -> User:
     await _check_free(
         session, email=data.email, username=data.username, user_id=user.id
     )
@@ -157,7 +176,7 @@ async def update_me(session: AsyncSession, *, user: User, data: UserUpdate) -> U
     if data.username is not None:
         user.username = data.username
     if data.password is not None:
-        user.password_hash = await hash_password(data.password)
+        user.password_hash = await hash_password(data.password, settings)
         user.token_version += 1  # tokens issued with the old password stop working
     await _commit_account(session)
     log.info(
