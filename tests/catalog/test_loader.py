@@ -80,38 +80,64 @@ class TestShippedCatalog:
         assert (info.pricing.input, info.pricing.output) == (15.0, 75.0)
 
     def test_chat_and_embedding_models_have_a_window_and_token_prices(self) -> None:
-        for info in load_catalog().models:
-            if info.kind in {"chat", "embedding"}:
-                assert info.max_tokens, info.id
-                assert info.pricing.input is not None, info.id
+        text = [i for i in load_catalog().models if i.kind in {"chat", "embedding"}]
+        ids = {(info.provider, info.id) for info in text}
+        assert {("openai", "gpt-4o"), ("openai", "text-embedding-3-small")} <= ids
+        assert ("anthropic", "claude-3-opus") in ids
+        for info in text:
+            assert info.max_tokens, info.id
+            assert info.pricing.input is not None, info.id
 
     def test_media_models_have_unit_prices_and_say_what_they_accept(self) -> None:
-        for info in load_catalog().models:
-            if info.kind == "image":
-                assert info.pricing.per_image is not None, info.id
-                assert info.accepts is not None, info.id
-            if info.kind == "video":
-                assert info.pricing.per_second is not None, info.id
-                assert info.accepts is not None, info.id
-                assert info.accepts.duration is not None, info.id
+        models = load_catalog().models
+        images = [info for info in models if info.kind == "image"]
+        videos = [info for info in models if info.kind == "video"]
+        assert ("openai", "dall-e-3") in {(i.provider, i.id) for i in images}
+        assert "azure-openai/sora" in {info.id for info in videos}
+        for info in images:
+            assert info.pricing.per_image is not None, info.id
+            assert info.accepts is not None, info.id
+        for info in videos:
+            assert info.pricing.per_second is not None, info.id
+            assert info.accepts is not None, info.id
+            assert info.accepts.duration is not None, info.id
 
     def test_openai_text_models_name_their_tokenizer(self) -> None:
-        for info in load_catalog().models:
-            if info.provider == "openai" and info.kind in {"chat", "embedding"}:
-                assert info.tokenizer in {"o200k_base", "cl100k_base"}, info.id
+        tokenizers = {
+            info.id: info.tokenizer
+            for info in load_catalog().models
+            if info.provider == "openai" and info.kind in {"chat", "embedding"}
+        }
+        assert tokenizers["gpt-4o"] == "o200k_base"
+        assert tokenizers["gpt-4"] == "cl100k_base"
+        assert tokenizers["text-embedding-3-small"] == "cl100k_base"
+        for model, tokenizer in tokenizers.items():
+            assert tokenizer in {"o200k_base", "cl100k_base"}, model
 
     def test_anthropic_models_send_a_published_dated_id(self) -> None:
-        for info in load_catalog().models:
-            if info.provider == "anthropic":
-                assert re.fullmatch(r"claude-[a-z0-9-]+-\d{8}", info.api_model)
+        anthropic = [i for i in load_catalog().models if i.provider == "anthropic"]
+        assert "claude-3-opus" in {info.id for info in anthropic}
+        for info in anthropic:
+            assert re.fullmatch(r"claude-[a-z0-9-]+-\d{8}", info.api_model), info.id
 
     def test_cache_prices_are_below_input_and_writes_above(self) -> None:
-        for info in load_catalog().models:
-            pricing = info.pricing
-            if pricing.cached_input is not None and pricing.input is not None:
-                assert pricing.cached_input < pricing.input, info.id
-            if pricing.cache_write is not None and pricing.input is not None:
-                assert pricing.cache_write > pricing.input, info.id
+        models = load_catalog().models
+        reads = {
+            (i.provider, i.id): (i.pricing.cached_input, i.pricing.input)
+            for i in models
+            if i.pricing.cached_input is not None and i.pricing.input is not None
+        }
+        writes = {
+            (i.provider, i.id): (i.pricing.cache_write, i.pricing.input)
+            for i in models
+            if i.pricing.cache_write is not None and i.pricing.input is not None
+        }
+        assert ("openai", "gpt-4o") in reads
+        assert ("anthropic", "claude-3-opus") in writes
+        for name, (cached, full) in reads.items():
+            assert cached < full, name
+        for name, (write, full) in writes.items():
+            assert write > full, name
 
 
 ENTRY = """

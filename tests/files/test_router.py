@@ -130,8 +130,13 @@ class TestServe:
         self, client: httpx.AsyncClient
     ) -> None:
         user = await make_user(client)
-        for token in ("short", "a" * 65, "..%2F..%2Fetc"):
+        for token in ("short", "a" * 65):  # tokens are 16 to 64 URL-safe characters
             response = await client.get(f"/api/files/{token}", headers=user.headers)
-            assert response.status_code in (404, 422), token
+            assert response.status_code == 422, token
+            assert response.json()["error_type"] == "validation_error", token
+        # An encoded slash is decoded before routing: no file route matches.
+        response = await client.get("/api/files/..%2F..%2Fetc", headers=user.headers)
+        assert response.status_code == 404
+        assert response.json()["error_type"] == "not_found"
         unknown = await client.get(f"/api/files/{'b' * 32}", headers=user.headers)
         assert unknown.status_code == 404

@@ -5,6 +5,7 @@ providers' models translated both ways; errors in Anthropic's shape."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -19,6 +20,9 @@ from tests.factories import Account, make_user
 from tests.fakes.upstream import FakeUpstream, FakeUsage, Reply, ToolCallSpec
 
 URL = "/v1/messages"
+# The fake upstream waits this long before answering: the upstream's time, which
+# aihub's x-aihub-overhead-ms must leave out.
+UPSTREAM_DELAY_S = 0.2
 WEATHER_TOOL = {
     "name": "get_weather",
     "description": "The weather of a city",
@@ -94,15 +98,19 @@ class TestPassThrough:
     ) -> None:
         key_id = await add_key(client, user, fake_upstream, "sk-ant-1", "anthropic")
         usage = FakeUsage(prompt_tokens=20, completion_tokens=5, cached_tokens=8)
-        fake_upstream.script("sk-ant-1", [Reply(text="Hi!", usage=usage)])
+        fake_upstream.script(
+            "sk-ant-1", [Reply(text="Hi!", usage=usage, delay=UPSTREAM_DELAY_S)]
+        )
         raw = orjson.dumps(
             body("claude-haiku-4-5-20251001", top_k=5, system="Be brief")
         )
+        began = time.perf_counter()
         response = await client.post(
             URL,
             content=raw,
             headers={**user.headers, "anthropic-beta": "tools-2024-05-16"},
         )
+        elapsed_s = time.perf_counter() - began
         assert response.status_code == 200, response.text
         sent = fake_upstream.last_request
         assert sent.path == "/v1/messages"
@@ -113,7 +121,8 @@ class TestPassThrough:
         assert data["content"] == [{"type": "text", "text": "Hi!"}]
         assert data["usage"]["input_tokens"] == 12
         assert data["usage"]["cache_read_input_tokens"] == 8
-        assert float(response.headers["x-aihub-overhead-ms"]) >= 0
+        overhead_ms = float(response.headers["x-aihub-overhead-ms"])
+        assert 0 < overhead_ms < (elapsed_s - UPSTREAM_DELAY_S) * 1000
         (row,) = await rows(app)
         assert (row.kind, row.provider, row.status) == ("gateway", "anthropic", "ok")
         assert row.provider_key_id == key_id
@@ -247,14 +256,18 @@ class TestTranslated:
     ) -> None:
         key_id = await add_key(client, user, fake_upstream, "sk-oa-1")
         usage = FakeUsage(prompt_tokens=30, completion_tokens=4, cached_tokens=10)
-        fake_upstream.script("sk-oa-1", [Reply(text="Bonjour", usage=usage)])
+        fake_upstream.script(
+            "sk-oa-1", [Reply(text="Bonjour", usage=usage, delay=UPSTREAM_DELAY_S)]
+        )
         request = body(
             "gpt-4o-mini",
             system=[{"type": "text", "text": "Speak French"}],
             temperature=0.5,
             stop_sequences=["END"],
         )
+        began = time.perf_counter()
         response = await client.post(URL, json=request, headers=user.headers)
+        elapsed_s = time.perf_counter() - began
         assert response.status_code == 200, response.text
         sent = fake_upstream.last_request
         assert sent.path == "/v1/chat/completions"
@@ -278,7 +291,8 @@ class TestTranslated:
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 10,
         }
-        assert float(response.headers["x-aihub-overhead-ms"]) >= 0
+        overhead_ms = float(response.headers["x-aihub-overhead-ms"])
+        assert 0 < overhead_ms < (elapsed_s - UPSTREAM_DELAY_S) * 1000
         (row,) = await rows(app)
         assert (row.provider, row.model, row.kind) == (
             "openai",

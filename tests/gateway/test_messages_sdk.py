@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,9 @@ TOOLS: Any = [
     }
 ]
 SYSTEM = "You answer in one word."
+# The fake upstream waits this long before answering: the upstream's time, which
+# aihub's x-aihub-overhead-ms must leave out.
+UPSTREAM_DELAY_S = 0.2
 Sdk = Callable[[str], anthropic.Anthropic]
 
 
@@ -100,9 +104,10 @@ class TestPassThrough:
         await add_key(http, user, fake_upstream, "sk-ant-sdk1", "anthropic")
         call = ToolCallSpec("get_weather", {"city": "Oslo"}, id="toolu_x")
         usage = FakeUsage(prompt_tokens=25, completion_tokens=6)
-        fake_upstream.script(
-            "sk-ant-sdk1", [Reply(text="Checking", tool_calls=[call], usage=usage)]
+        reply = Reply(
+            text="Checking", tool_calls=[call], usage=usage, delay=UPSTREAM_DELAY_S
         )
+        fake_upstream.script("sk-ant-sdk1", [reply])
         client = sdk(token(user))
 
         def run() -> Any:
@@ -114,9 +119,12 @@ class TestPassThrough:
                 messages=[{"role": "user", "content": "Weather in Oslo?"}],
             )
 
+        began = time.perf_counter()
         raw = await asyncio.to_thread(run)
+        elapsed_s = time.perf_counter() - began
         message = raw.parse()
-        assert float(raw.headers["x-aihub-overhead-ms"]) >= 0
+        overhead_ms = float(raw.headers["x-aihub-overhead-ms"])
+        assert 0 < overhead_ms < (elapsed_s - UPSTREAM_DELAY_S) * 1000
         assert message.stop_reason == "tool_use"
         assert [block.type for block in message.content] == ["text", "tool_use"]
         assert message.content[1].input == {"city": "Oslo"}

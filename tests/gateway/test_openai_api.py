@@ -4,6 +4,7 @@ LangChain against a live aihub on 127.0.0.1 backed by the fake upstream."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,10 @@ from tests.chat.helpers import add_key
 from tests.conftest import LiveServer
 from tests.factories import Account, make_user
 from tests.fakes.upstream import FakeUpstream, FakeUsage, Reply
+
+# The fake upstream waits this long before answering: the upstream's time, which
+# aihub's x-aihub-overhead-ms must leave out.
+UPSTREAM_DELAY_S = 0.2
 
 
 @pytest.fixture
@@ -104,6 +109,7 @@ class TestChatCompletions:
                 Reply(
                     text="Hi from upstream",
                     usage=FakeUsage(prompt_tokens=11, completion_tokens=4),
+                    delay=UPSTREAM_DELAY_S,
                 )
             ],
         )
@@ -118,12 +124,16 @@ class TestChatCompletions:
                 stop=["END"],
             )
 
+        began = time.perf_counter()
         raw = await asyncio.to_thread(call)
+        elapsed_s = time.perf_counter() - began
         completion = raw.parse()
         assert completion.choices[0].message.content == "Hi from upstream"
         assert completion.usage is not None
         assert completion.usage.prompt_tokens == 11
-        assert float(raw.headers["x-aihub-overhead-ms"]) >= 0
+        # The upstream's delay is inside the call but not in aihub's overhead.
+        overhead_ms = float(raw.headers["x-aihub-overhead-ms"])
+        assert 0 < overhead_ms < (elapsed_s - UPSTREAM_DELAY_S) * 1000
         sent = fake_upstream.last_request.json
         assert sent["seed"] == 7
         assert sent["stop"] == ["END"]

@@ -200,14 +200,24 @@ class TestReadAndList:
         assert response.status_code == 200
         assert response.json() == created
 
-    @pytest.mark.parametrize("key_id", ["999999", "0", "-1", "abc", "9" * 30])
+    @pytest.mark.parametrize(
+        ("key_id", "status", "error_type"),
+        [
+            ("999999", 404, "not_found"),  # well formed, no such key
+            ("0", 422, "validation_error"),  # ids start at 1
+            ("-1", 422, "validation_error"),
+            ("abc", 422, "validation_error"),
+            ("9" * 30, 422, "validation_error"),  # beyond the id column's range
+        ],
+    )
     async def test_unknown_or_malformed_ids_are_4xx(
-        self, client: httpx.AsyncClient, key_id: str
+        self, client: httpx.AsyncClient, key_id: str, status: int, error_type: str
     ) -> None:
         user = await make_user(client)
         response = await client.get(f"/api/api-keys/{key_id}", headers=user.headers)
-        assert response.status_code in (404, 422)
+        assert response.status_code == status, response.text
         assert response.json()["error"] is True
+        assert response.json()["error_type"] == error_type
 
 
 class TestUpdate:
