@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from aihub.catalog import service as catalog_service
 from aihub.core.db import build_engine
 from aihub.core.settings import Settings
 from aihub.main import create_app
@@ -148,8 +149,18 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def warm_catalog() -> None:
+    """The tokenizers load once per process (~1.5 s, cached): here, before the
+    first app, so the first lifespan does not hit asgi-lifespan's 5 s start-up
+    timeout on a loaded machine."""
+    catalog_service.warm_up()
+
+
 @pytest.fixture
-def settings(database_url: str, redis_url: str | None, data_dir: Path) -> Settings:
+def settings(
+    database_url: str, redis_url: str | None, data_dir: Path, warm_catalog: None
+) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
