@@ -29,10 +29,13 @@ run: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/aihub migrate
 
-# Two workers (pytest-xdist), each with its own database and Redis db.
+# Two workers (pytest-xdist), each with its own database and Redis db. Python may
+# write its bytecode cache here even where PYTHONDONTWRITEBYTECODE is set: every
+# worker and every `aihub serve`/`aihub worker` a test starts would otherwise
+# compile all of its imports again (~4 s of CPU per process).
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

@@ -38,6 +38,8 @@ ADMIN_PASSWORD = "admin-password-123"
 # argon2's minimum cost: the suite hashes hundreds of passwords (~300 ms each at
 # the production default). Exported to the environment at start-up so Settings
 # made by tests themselves and `aihub serve` subprocesses get it too.
+# asgi-lifespan gives an app 5 s to start: not always enough on a shared machine.
+STARTUP_TIMEOUT_S = 60
 CHEAP_PASSWORD_HASH = {
     "AIHUB_PASSWORD_HASH_TIME_COST": "1",
     "AIHUB_PASSWORD_HASH_MEMORY_KIB": "8",
@@ -182,7 +184,7 @@ async def app(
     settings: Settings, database_url: str, redis_url: str | None
 ) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=STARTUP_TIMEOUT_S):
         yield application
     await _empty_tables(database_url)
     if redis_url:
