@@ -5,7 +5,9 @@ AIHUB_TEST_DATABASE_URL (or AIHUB_DATABASE_URL) picks the database, default a
 SQLite file; AIHUB_TEST_REDIS_URL (or AIHUB_REDIS_URL) switches the infra to
 Redis. The schema comes from the Alembic migrations, once per session; every
 table is emptied after each test (our streaming code opens its own sessions, so
-a wrapping transaction would not see everything)."""
+a wrapping transaction would not see everything). A module marked
+``pytestmark = pytest.mark.shared_app`` gets one app for all its tests instead,
+emptied when the module ends. Passwords are hashed at argon2's minimum cost."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,9 @@ ADMIN_PASSWORD = "admin-password-123"
 # argon2's minimum cost: the suite hashes hundreds of passwords (~300 ms each at
 # the production default). Exported to the environment at start-up so Settings
 # made by tests themselves and `aihub serve` subprocesses get it too.
+# Marks a module whose tests share one app and database: tests that only read or
+# make their own users and data, and make no app of their own (see `app`).
+SHARED_APP = "shared_app"
 # asgi-lifespan gives an app 5 s to start: not always enough on a shared machine.
 STARTUP_TIMEOUT_S = 60
 CHEAP_PASSWORD_HASH = {
@@ -91,6 +97,11 @@ async def _create_database(base_url: str, name: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{SHARED_APP}: the module's tests share one app and database, emptied "
+        "when the module ends (for tests isolated by their own users).",
+    )
     os.environ.update(CHEAP_PASSWORD_HASH)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
@@ -144,8 +155,15 @@ async def _flush_redis(url: str) -> None:
     await client.aclose()
 
 
+def _shares_app(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker(SHARED_APP) is not None
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    if _shares_app(request):
+        module_settings: Settings = request.getfixturevalue("module_settings")
+        return module_settings.data_dir
     path = tmp_path / "data"
     path.mkdir()
     return path
@@ -159,9 +177,8 @@ def warm_catalog() -> None:
     catalog_service.warm_up()
 
 
-@pytest.fixture
-def settings(
-    database_url: str, redis_url: str | None, data_dir: Path, warm_catalog: None
+def _test_settings(
+    data_dir: Path, database_url: str, redis_url: str | None
 ) -> Settings:
     return Settings(
         data_dir=data_dir,
@@ -180,15 +197,78 @@ def settings(
 
 
 @pytest.fixture
-async def app(
+def settings(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    redis_url: str | None,
+    data_dir: Path,
+    warm_catalog: None,
+) -> Settings:
+    if _shares_app(request):
+        module_settings: Settings = request.getfixturevalue("module_settings")
+        return module_settings
+    return _test_settings(data_dir, database_url, redis_url)
+
+
+@asynccontextmanager
+async def _running_app(
     settings: Settings, database_url: str, redis_url: str | None
 ) -> AsyncIterator[FastAPI]:
+    """An app through its lifespan; afterwards every table and Redis emptied."""
     application = create_app(settings)
     async with LifespanManager(application, startup_timeout=STARTUP_TIMEOUT_S):
         yield application
     await _empty_tables(database_url)
     if redis_url:
         await _flush_redis(redis_url)
+
+
+@pytest.fixture(scope="module")
+def module_settings(
+    database_url: str,
+    redis_url: str | None,
+    tmp_path_factory: pytest.TempPathFactory,
+    warm_catalog: None,
+) -> Settings:
+    """The settings of a module marked shared_app (its own data dir)."""
+    return _test_settings(tmp_path_factory.mktemp("data"), database_url, redis_url)
+
+
+@pytest.fixture(scope="module")
+async def module_app(
+    module_settings: Settings, database_url: str, redis_url: str | None
+) -> AsyncIterator[FastAPI]:
+    """One app for a whole module marked shared_app; emptied when it ends."""
+    async with _running_app(module_settings, database_url, redis_url) as application:
+        yield application
+
+
+@pytest.fixture
+def shared_module_app(request: pytest.FixtureRequest) -> FastAPI | None:
+    """The module's app when the module is marked shared_app, else None
+    (resolved here, outside the event loop, so the async module fixture can
+    start)."""
+    if not _shares_app(request):
+        return None
+    application: FastAPI = request.getfixturevalue("module_app")
+    return application
+
+
+@pytest.fixture
+async def app(
+    settings: Settings,
+    database_url: str,
+    redis_url: str | None,
+    shared_module_app: FastAPI | None,
+) -> AsyncIterator[FastAPI]:
+    """An app per test, started and stopped around it, its data emptied after;
+    in a module marked shared_app, the module's one app (nothing emptied
+    between its tests)."""
+    if shared_module_app is not None:
+        yield shared_module_app
+        return
+    async with _running_app(settings, database_url, redis_url) as application:
+        yield application
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ from tests.prompts.builders import (
     create_prompt,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 BAD_IDS = ["0", "-1", "abc", "1.5", "99999999999999999999", "1%20OR%201=1"]
 
 

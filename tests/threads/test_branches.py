@@ -27,6 +27,9 @@ from tests.threads.trees import (
     thread_row,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 
 def ids(messages: list[dict[str, Any]]) -> list[int]:
     return [message["id"] for message in messages]

@@ -23,6 +23,9 @@ from tests.threads.builders import (
     new_thread,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 SEED_BODY = {
     "title": "Анализ данных о продажах за 2023 год",
     "provider": "openai",

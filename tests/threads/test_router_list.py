@@ -17,6 +17,9 @@ from tests.threads.builders import (
     new_thread,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 
 def _titles(threads: list[dict[str, Any]]) -> list[str]:
     return [thread["title"] for thread in threads]
