@@ -7,6 +7,9 @@ import pytest
 
 from tests.factories import make_user
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 BODY = {"name": "Аналитика данных", "description": "Запросы", "color": "#0000FF"}
 FIELDS = {"id", "user_id", "name", "description", "color", "created_at", "updated_at"}
 BAD_IDS = ["0", "-1", "abc", "1.5", "99999999999999999999", "1%20OR%201=1"]

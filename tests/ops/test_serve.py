@@ -142,7 +142,7 @@ def test_migrate_command_is_idempotent(tmp_path: Path) -> None:
 
 def test_create_admin_makes_an_account_that_can_log_in(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIHUB_")}
-    env["AIHUB_DATA_DIR"] = str(tmp_path / "d")
+    env.update(CHEAP_PASSWORD_HASH, AIHUB_DATA_DIR=str(tmp_path / "d"))
     subprocess.run(
         [
             AIHUB,

@@ -7,6 +7,9 @@ import pytest
 
 from tests.factories import Account, make_user
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 URL = "/api/models/preferences"
 BODY: dict[str, Any] = {
     "provider": "anthropic",

@@ -13,6 +13,9 @@ from tests.prompts.builders import (
     create_prompt,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 
 async def _titles(client: httpx.AsyncClient, user: Account, **params: Any) -> list[str]:
     response = await client.get("/api/prompts/", params=params, headers=user.headers)

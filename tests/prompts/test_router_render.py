@@ -8,6 +8,9 @@ import pytest
 from tests.factories import Account, make_user
 from tests.prompts.builders import assert_error, create_prompt
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 
 async def _render(
     client: httpx.AsyncClient, user: Account, prompt_id: int, body: Any

@@ -20,6 +20,9 @@ from tests.threads.builders import (
 )
 from tests.threads.trees import build_tree, set_message
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 
 async def export(
     client: httpx.AsyncClient, account: Account, thread_id: int, **params: Any

@@ -18,6 +18,9 @@ from tests.threads.builders import (
     new_thread,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 BAD_BODIES: list[Any] = [
     {},
     {"thread_ids": "1,2"},

@@ -19,6 +19,9 @@ from tests.threads.builders import (
     new_thread,
 )
 
+# Each test makes its own users: one app for the module is enough.
+pytestmark = pytest.mark.shared_app
+
 SEED_MESSAGE = {
     "role": "user",
     "content": "Объясни, пожалуйста, как работает алгоритм кластеризации K-means",
