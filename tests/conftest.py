@@ -44,8 +44,9 @@ ADMIN_PASSWORD = "admin-password-123"
 # Marks a module whose tests share one app and database: tests that only read or
 # make their own users and data, and make no app of their own (see `app`).
 SHARED_APP = "shared_app"
-# asgi-lifespan gives an app 5 s to start: not always enough on a shared machine.
-STARTUP_TIMEOUT_S = 60
+# asgi-lifespan gives an app 5 s to start and to stop: not always enough on a
+# shared machine.
+LIFESPAN_TIMEOUT_S = 60
 CHEAP_PASSWORD_HASH = {
     "AIHUB_PASSWORD_HASH_TIME_COST": "1",
     "AIHUB_PASSWORD_HASH_MEMORY_KIB": "8",
@@ -216,7 +217,11 @@ async def _running_app(
 ) -> AsyncIterator[FastAPI]:
     """An app through its lifespan; afterwards every table and Redis emptied."""
     application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=STARTUP_TIMEOUT_S):
+    async with LifespanManager(
+        application,
+        startup_timeout=LIFESPAN_TIMEOUT_S,
+        shutdown_timeout=LIFESPAN_TIMEOUT_S,
+    ):
         yield application
     await _empty_tables(database_url)
     if redis_url:
