@@ -22,7 +22,7 @@ from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
-from aihub.chat.runs import HEARTBEAT_TTL_S, RunHub
+from aihub.chat.runs import RunHub
 from aihub.core.db import build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
@@ -127,7 +127,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         events=app.state.infra.events,
         state=app.state.infra.state,
         flush_interval_s=settings.chat_flush_interval_s,
-        sweep_every_s=HEARTBEAT_TTL_S if settings.redis_url else None,
+        sweep_every_s=settings.chat_sweep_interval_s if settings.redis_url else None,
+        heartbeat_ttl_s=settings.chat_heartbeat_ttl_s,
+        heartbeat_every_s=settings.chat_heartbeat_interval_s,
     )
     await chat_runs.start()
     app.state.request_log = RequestLogWriter(app.state.sessionmaker)

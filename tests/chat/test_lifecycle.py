@@ -349,9 +349,18 @@ class TestRestart:
                 )
             )
             await session.commit()
-        restarted = await make_client()
-        detail = await get_thread(restarted, user, thread["id"])
-        answer = detail["messages"][-1]
+        # With Redis the restarted process waits until the message has been
+        # quiet, and Redis readable, for a heartbeat TTL (short here).
+        restarted = await make_client(
+            chat_heartbeat_ttl_s=0.3, chat_sweep_interval_s=0.1
+        )
+        answer = await wait_for_message(
+            restarted,
+            user.headers,
+            thread["id"],
+            message_id,
+            until=lambda m: m["status"] != "streaming",
+        )
         assert answer["status"] == "interrupted"
         assert answer["content"] == "half an ans"
         assert answer["meta_data"]["reason"] == "server_restart"

@@ -14,9 +14,17 @@ neither a slow client nor a vanished one decides what is stored:
 
 ``RunHub`` (``app.state.chat_runs``) keeps this process's runs and makes stop
 work from any process: a stop is published on the event bus and the process
-holding the run ends it. Each live run keeps a heartbeat key in the shared state
-store; on start, ``recover_orphans`` marks ``streaming`` messages without one as
-``interrupted`` (their process died) and records their usage.
+holding the run ends it. Each live run keeps a heartbeat key (with a TTL) in the
+shared state store; a sweep marks ``streaming`` messages whose owner is known to
+be gone ``interrupted`` (reason ``server_restart``) and records their usage.
+
+"Known to be gone" (``sweep_once``): not one of this process's runs, no
+heartbeat key, its text unchanged for a TTL, AND the state store readable with
+its data for at least a TTL without a break (``StateWatch``), so that after a
+Redis outage or restart owners get a full TTL to publish again (they do at
+once when the sweeper sees Redis back). While Redis does not answer, sweeps do
+nothing. Usage is written once per call: whoever moves the message out of
+``streaming`` (the run's end or the sweep, a conditional UPDATE) writes it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -40,6 +49,7 @@ from aihub.core.errors import AihubError
 from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus, Listener, Message
+from aihub.infra.liveness import StateWatch
 from aihub.infra.state import KeyValueStore
 from aihub.providers.base import (
     CompletionBuilder,
@@ -215,13 +225,16 @@ class GenerationRun:
                     self._emit("delta", {"content": event.text})
 
     async def _keep(self) -> None:
-        """Write the growing text every flush interval; keep the heartbeat."""
+        """Write the growing text every flush interval; keep the heartbeat
+        (tried again every second while the state store is away)."""
         last_beat = 0.0
+        every = self.hub.heartbeat_every_s
         while self._keeping:
             now = time.monotonic()
-            if now - last_beat >= HEARTBEAT_EVERY_S:
+            if now - last_beat >= every:
                 last_beat = now
-                await self.hub.heartbeat(self.spec)
+                if not await self.hub.heartbeat(self.spec):
+                    last_beat = now - every + min(every, 1.0)
             await asyncio.sleep(self.hub.flush_interval_s)
             if self._dirty:
                 self._dirty = False
@@ -352,26 +365,41 @@ class GenerationRun:
         record: CallRecord,
     ) -> None:
         now = utcnow()
+        values = {
+            "content": text,
+            "status": status,
+            "tokens": usage.completion_tokens if usage is not None else None,
+            "model": target.model,
+            "provider": target.provider,
+            "meta_data": meta,
+            "updated_at": now,
+        }
         async with self.hub.sessionmaker() as session:
-            await session.execute(
+            ended = await session.execute(
                 update(ChatMessage)
-                .where(ChatMessage.id == self.message_id)
-                .values(
-                    content=text,
-                    status=status,
-                    tokens=usage.completion_tokens if usage is not None else None,
-                    model=target.model,
-                    provider=target.provider,
-                    meta_data=meta,
-                    updated_at=now,
+                .where(
+                    ChatMessage.id == self.message_id,
+                    ChatMessage.status == "streaming",
                 )
+                .values(**values)
             )
+            if getattr(ended, "rowcount", 0) == 1:
+                add_record(session, record)
+            else:
+                # A sweep took it for orphaned and recorded its usage: the text
+                # and status are still ours to store, the usage row is not.
+                log.warning("generation_already_accounted", message_id=self.message_id)
+                meta["usage_recorded_by_sweep"] = True
+                await session.execute(
+                    update(ChatMessage)
+                    .where(ChatMessage.id == self.message_id)
+                    .values(**{k: v for k, v in values.items() if k != "tokens"})
+                )
             await session.execute(
                 update(Thread)
                 .where(Thread.id == self.spec.thread_id)
                 .values(last_message_at=now, updated_at=now)
             )
-            add_record(session, record)
             await session.commit()
 
 
@@ -386,33 +414,67 @@ class RunHub:
         state: KeyValueStore,
         flush_interval_s: float = 0.5,
         sweep_every_s: float | None = None,
+        heartbeat_ttl_s: float = HEARTBEAT_TTL_S,
+        heartbeat_every_s: float = HEARTBEAT_EVERY_S,
     ) -> None:
+        """``sweep_every_s`` set: every process shares the state store (Redis),
+        so heartbeats are checked periodically; None: this process is the only
+        one, and everything ``streaming`` at start is an orphan."""
         self.sessionmaker = sessionmaker
         self._sweep_every_s = sweep_every_s
         self._sweeper: asyncio.Task[None] | None = None
         self.flush_interval_s = flush_interval_s
+        self.heartbeat_ttl_s = heartbeat_ttl_s
+        self.heartbeat_every_s = heartbeat_every_s
         self._events = events
         self._state = state
+        self._watch = StateWatch(state, shared=sweep_every_s is not None)
+        self._beats_failing = False
         self._runs: dict[int, GenerationRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: Listener | None = None
 
     async def start(self) -> None:
         """Listen for stops; sweep up orphans now and, when every process shares
-        the state store (``sweep_every_s`` set), periodically: a process that died
-        less than a heartbeat ago is only seen by a later sweep."""
+        the state store, every ``sweep_every_s``."""
         self._listener = await self._events.listen(STOP_CHANNEL, self._on_stop)
-        await recover_orphans(self.sessionmaker, self._state)
         if self._sweep_every_s:
+            with contextlib.suppress(BackendUnavailableError):
+                await self.sweep_once()
             self._sweeper = asyncio.create_task(self._sweep(self._sweep_every_s))
+        else:
+            await recover_orphans(self.sessionmaker, self._state)
 
     async def _sweep(self, every_s: float) -> None:
         while not cancel_requested():
             await asyncio.sleep(every_s)
             try:
-                await recover_orphans(self.sessionmaker, self._state)
+                await self.sweep_once()
             except Exception:  # the sweeper must outlive one bad round
                 log.exception("generation_sweep_failed")
+
+    async def sweep_once(self) -> int:
+        """One round; the number of messages marked interrupted. Does nothing
+        while the state store is away or has been back for less than a TTL."""
+        was_down = not self._watch.reachable
+        healthy_for = await self._watch.check()
+        if healthy_for is None:
+            return 0
+        if was_down or self._beats_failing:
+            await self._beat_all()  # owners publish again at once on reconnect
+        if healthy_for < self.heartbeat_ttl_s:
+            return 0
+        return await recover_orphans(
+            self.sessionmaker,
+            self._state,
+            quiet_for_s=self.heartbeat_ttl_s,
+            skip=set(self._runs),
+        )
+
+    async def _beat_all(self) -> None:
+        for run in list(self._runs.values()):
+            if not await self.heartbeat(run.spec):
+                return
 
     async def close(self) -> None:
         """Shutdown: every run ends ``interrupted`` with its text stored."""
@@ -436,19 +498,28 @@ class RunHub:
     def get(self, message_id: int) -> GenerationRun | None:
         return self._runs.get(message_id)
 
-    async def heartbeat(self, spec: RunSpec) -> None:
+    async def heartbeat(self, spec: RunSpec) -> bool:
+        """Publish that this run is alive; False when the store is away (logged
+        once per outage, not once per run and beat)."""
         value = {"thread_id": spec.thread_id, "user_id": spec.user_id}
         try:
             await self._state.set_json(
-                run_key(spec.assistant_message_id), value, ttl_s=HEARTBEAT_TTL_S
+                run_key(spec.assistant_message_id), value, ttl_s=self.heartbeat_ttl_s
             )
             await self._state.set_json(
                 thread_key(spec.thread_id),
                 spec.assistant_message_id,
-                ttl_s=HEARTBEAT_TTL_S,
+                ttl_s=self.heartbeat_ttl_s,
             )
         except BackendUnavailableError:
-            log.warning("generation_heartbeat_failed", thread_id=spec.thread_id)
+            if not self._beats_failing:
+                log.warning("generation_heartbeats_failing", thread_id=spec.thread_id)
+            self._beats_failing = True
+            return False
+        if self._beats_failing:
+            log.info("generation_heartbeats_restored")
+            self._beats_failing = False
+        return True
 
     async def forget(self, run: GenerationRun) -> None:
         self._runs.pop(run.message_id, None)
@@ -505,27 +576,32 @@ class RunHub:
 
 
 async def recover_orphans(
-    sessionmaker: async_sessionmaker[AsyncSession], state: KeyValueStore
+    sessionmaker: async_sessionmaker[AsyncSession],
+    state: KeyValueStore,
+    *,
+    quiet_for_s: float = 0.0,
+    skip: set[int] | None = None,
 ) -> int:
     """Mark ``streaming`` messages of dead processes ``interrupted`` (reason
-    server_restart), recording the usage of their partial text. A message is
-    claimed with a conditional UPDATE, so two processes sweeping at once record
-    it once."""
+    server_restart), recording the usage of their partial text. Only messages
+    unchanged for ``quiet_for_s``, not in ``skip`` (this process's own runs),
+    without a heartbeat key. A message is claimed with a conditional UPDATE, so
+    two processes sweeping at once record it once. A state store error stops
+    the round (raised): a heartbeat that cannot be read is not a missing one."""
+    query = select(ChatMessage.id).where(ChatMessage.status == "streaming")
+    if quiet_for_s > 0:
+        cutoff = utcnow() - timedelta(seconds=quiet_for_s)
+        query = query.where(ChatMessage.updated_at < cutoff)
     async with sessionmaker() as session:
-        candidates = (
-            (
-                await session.execute(
-                    select(ChatMessage.id).where(ChatMessage.status == "streaming")
-                )
-            )
-            .scalars()
-            .all()
-        )
-    recovered = 0
+        candidates = (await session.execute(query)).scalars().all()
+    orphans = []
     for message_id in candidates:
-        with contextlib.suppress(BackendUnavailableError):
-            if await state.get_json(run_key(message_id)) is not None:
-                continue  # a live process holds it
+        if skip and message_id in skip:
+            continue
+        if await state.get_json(run_key(message_id)) is None:
+            orphans.append(message_id)
+    recovered = 0
+    for message_id in orphans:
         if await _recover(sessionmaker, message_id):
             recovered += 1
     if recovered:

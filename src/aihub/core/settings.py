@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     # "provider/model" -> ["provider/model", ...] tried when its keys cannot serve.
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
+    # Liveness of streaming answers across processes (see aihub.chat.runs): a
+    # running answer's heartbeat lives this long; an answer whose owner is gone
+    # is marked interrupted within ttl + sweep interval (+ the same after Redis
+    # comes back, so owners can publish again first).
+    chat_heartbeat_ttl_s: float = Field(default=30.0, gt=0)
+    chat_heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    chat_sweep_interval_s: float = Field(default=10.0, gt=0)
     completion_cache_ttl_s: int = Field(default=3600, ge=0)
     # Files and media generation (see aihub.files, aihub.media).
     files_dir: Path | None = None
@@ -70,6 +77,10 @@ class Settings(BaseSettings):
     media_job_timeout_s: float = Field(default=1800.0, gt=0)
     media_wait_timeout_s: float = Field(default=300.0, gt=0)
     media_max_artifact_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    media_worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often a media worker says it is alive (shared state, with a TTL)."""
+    media_worker_seen_ttl_s: float = Field(default=60.0, gt=0)
+    """No worker heartbeat for this long: ``no media worker`` warnings."""
     # Realtime voice (see aihub.voice).
     voice_session_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     voice_token_ttl_s: int = Field(default=300, ge=10)
