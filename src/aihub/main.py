@@ -23,7 +23,7 @@ from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
 from aihub.chat.runs import HEARTBEAT_TTL_S, RunHub
-from aihub.core.db import build_engine, build_sessionmaker
+from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
 from aihub.core.metrics import GcPauses, HttpMetrics
@@ -97,7 +97,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.secret_key = resolve_secret_key(settings)
-    engine = build_engine(settings.resolved_database_url)
+    engine = build_engine(settings.resolved_database_url, PoolLimits.of(settings))
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
     app.state.infra = await build_infra(settings.redis_url)

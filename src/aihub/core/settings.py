@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    """How long a request waits for a pooled connection before a 503."""
     secret_key: SecretStr | None = None
     admin_email: str | None = None
     admin_password: SecretStr | None = None
