@@ -31,6 +31,7 @@ from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.runtime import tune_gc
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.core.startup_lock import startup_lock
 from aihub.files.blobs import close_blob_stores
 from aihub.files.router import router as files_router
 from aihub.gateway.anthropic_api import router as anthropic_router
@@ -105,7 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = create_http_session()
     await start_gateway(app.state)
     await asyncio.to_thread(catalog_service.warm_up)
-    await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
+    async with startup_lock(engine):  # two processes starting together: one admin
+        await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
     key_pool = await start_key_pool(
         app.state,
         default_wait_s=settings.key_wait_s,
