@@ -78,7 +78,6 @@ async def create_and_stream(
     thread, run = await service.create_and_stream(
         session, chat, user=user, body=body, timeout_s=timeout_s
     )
-    await session.refresh(thread, ["category"])
     info = ThreadRead.model_validate(thread).model_dump(mode="json")
     return stream_response(run, before=[("thread", info)])
 

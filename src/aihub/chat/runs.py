@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.catalog.tokens import count_tokens
 from aihub.chat.errors import GenerationTimeoutError, as_hub_error
+from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper
 from aihub.chat.llm import LlmCall, Target
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
@@ -65,7 +66,6 @@ log = structlog.get_logger(__name__)
 
 STOP_CHANNEL = "chat.stop"
 HEARTBEAT_TTL_S = 30.0
-HEARTBEAT_EVERY_S = 10.0
 STOP_WAIT_S = 5.0
 SHUTDOWN_WAIT_S = 10.0
 
@@ -106,6 +106,8 @@ class RunSpec:
     meta: dict[str, Any] = field(default_factory=dict)
     """Kept in the answer's meta_data (what the context held)."""
     extra_start: dict[str, Any] = field(default_factory=dict)
+    stoppable: bool = True
+    """A hub generation: stop requests for its thread find it."""
 
 
 @dataclass(slots=True)
@@ -139,8 +141,7 @@ class GenerationRun:
         self._builder = CompletionBuilder(spec.target.model)
         self._stop_reason: str | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._dirty = False
-        self._keeping = True
+        self._keeper = AnswerKeeper(hub, spec, lambda: self._builder.text)
         self._started = time.monotonic()
 
     # -- control ----------------------------------------------------------------
@@ -184,7 +185,7 @@ class GenerationRun:
                 **spec.extra_start,
             },
         )
-        keeper = asyncio.create_task(self._keep())
+        self._keeper.start()
         self._consumer = asyncio.create_task(self._consume())
         if self._stop_reason is not None:  # stopped before it began
             self._consumer.cancel()
@@ -208,12 +209,7 @@ class GenerationRun:
             reason, error = "internal_error", as_hub_error(exc)
         if reason is not None:
             status = REASON_STATUS[reason]
-        # The flag ends the loop even if a client library swallowed the
-        # cancellation (redis-py can, mid-command): it then ends at its next turn.
-        self._keeping = False
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        await self._keeper.stop()
         await self._finish(status, reason, error)
 
     async def _consume(self) -> None:
@@ -221,39 +217,8 @@ class GenerationRun:
             async for event in self.call.events():
                 self._builder.add(event)
                 if isinstance(event, TextDelta) and event.text:
-                    self._dirty = True
+                    self._keeper.touch()
                     self._emit("delta", {"content": event.text})
-
-    async def _keep(self) -> None:
-        """Write the growing text every flush interval; keep the heartbeat
-        (tried again every second while the state store is away)."""
-        last_beat = 0.0
-        every = self.hub.heartbeat_every_s
-        while self._keeping:
-            now = time.monotonic()
-            if now - last_beat >= every:
-                last_beat = now
-                if not await self.hub.heartbeat(self.spec):
-                    last_beat = now - every + min(every, 1.0)
-            await asyncio.sleep(self.hub.flush_interval_s)
-            if self._dirty:
-                self._dirty = False
-                await asyncio.shield(self._flush_text(self._builder.text))
-
-    async def _flush_text(self, text: str) -> None:
-        try:
-            async with self.hub.sessionmaker() as session:
-                await session.execute(
-                    update(ChatMessage)
-                    .where(
-                        ChatMessage.id == self.message_id,
-                        ChatMessage.status == "streaming",
-                    )
-                    .values(content=text, updated_at=utcnow())
-                )
-                await session.commit()
-        except Exception:
-            log.exception("generation_flush_failed", message_id=self.message_id)
 
     def _final_usage(self, text: str, status: str) -> Usage | None:
         """The provider's usage; else, once a key took the call and something
@@ -506,11 +471,12 @@ class RunHub:
             await self._state.set_json(
                 run_key(spec.assistant_message_id), value, ttl_s=self.heartbeat_ttl_s
             )
-            await self._state.set_json(
-                thread_key(spec.thread_id),
-                spec.assistant_message_id,
-                ttl_s=self.heartbeat_ttl_s,
-            )
+            if spec.stoppable:
+                await self._state.set_json(
+                    thread_key(spec.thread_id),
+                    spec.assistant_message_id,
+                    ttl_s=self.heartbeat_ttl_s,
+                )
         except BackendUnavailableError:
             if not self._beats_failing:
                 log.warning("generation_heartbeats_failing", thread_id=spec.thread_id)
@@ -523,12 +489,15 @@ class RunHub:
 
     async def forget(self, run: GenerationRun) -> None:
         self._runs.pop(run.message_id, None)
+        await self.release(run.spec)
+
+    async def release(self, spec: RunSpec) -> None:
+        """Drop the heartbeat of an answer that has ended (its status stored)."""
+        message_id = spec.assistant_message_id
         with contextlib.suppress(BackendUnavailableError):
-            await self._state.delete(run_key(run.message_id))
-            if await self._state.get_json(thread_key(run.spec.thread_id)) == (
-                run.message_id
-            ):
-                await self._state.delete(thread_key(run.spec.thread_id))
+            await self._state.delete(run_key(message_id))
+            if await self._state.get_json(thread_key(spec.thread_id)) == message_id:
+                await self._state.delete(thread_key(spec.thread_id))
 
     async def request_stop(
         self, *, user_id: int, thread_id: int, message_id: int | None
@@ -651,7 +620,7 @@ async def _recover(
             session,
             CallRecord(
                 user_id=user_id,
-                kind="chat",
+                kind="gateway" if meta.get("source") == "gateway" else "chat",
                 provider=provider,
                 model=model,
                 usage=usage,

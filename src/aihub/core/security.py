@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,16 @@ from aihub.core.settings import Settings
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHasher()
+HASH_THREADS = 2
+# Password hashing (argon2: ~64 MB and tens of ms each) runs on these threads
+# only, so a login flood queues here instead of taking every default worker
+# thread, the event loop's time or unbounded memory.
+_HASH_POOL = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2")
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HASH_POOL, _hasher.hash, password)
 
 
 async def verify_password(password: str, password_hash: str) -> bool:
@@ -34,7 +41,7 @@ async def verify_password(password: str, password_hash: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(_verify)
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _verify)
 
 
 def resolve_secret_key(settings: Settings) -> str:

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    """How long a request waits for a pooled connection before a 503."""
     secret_key: SecretStr | None = None
     admin_email: str | None = None
     admin_password: SecretStr | None = None
@@ -27,6 +31,15 @@ class Settings(BaseSettings):
     open_registration: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=60 * 24, ge=1)
+    # Login protection (see aihub.auth.throttle).
+    login_attempts_per_minute_ip: int = Field(default=60, ge=1)
+    login_attempts_per_minute_account: int = Field(default=10, ge=1)
+    login_free_failures: int = Field(default=5, ge=1)
+    """Wrong passwords in a row before each further one locks the account."""
+    login_lockout_base_s: float = Field(default=2.0, gt=0)
+    """The first lock; it doubles with every further failure."""
+    login_lockout_max_s: float = Field(default=900.0, gt=0)
+    login_failure_memory_s: float = Field(default=3600.0, gt=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     key_wait_s: float = Field(default=30.0, ge=0)
     key_cooldown_s: float = Field(default=30.0, ge=1)

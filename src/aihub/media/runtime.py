@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from aihub.core.db import build_engine, build_sessionmaker
+from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings
 from aihub.files.blobs import build_blob_store, close_blob_stores
@@ -122,7 +122,7 @@ async def serve_worker(
         loop.add_signal_handler(sig, stop.set)
     state = SimpleNamespace(settings=settings)
     state.secret_key = resolve_secret_key(settings)
-    engine = build_engine(settings.resolved_database_url)
+    engine = build_engine(settings.resolved_database_url, PoolLimits.of(settings))
     state.sessionmaker = build_sessionmaker(engine)
     state.infra = await build_infra(settings.redis_url)
     state.http = create_http_session()

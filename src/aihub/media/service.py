@@ -141,6 +141,7 @@ async def submit_job(
         input_file = await files_service.resolve_ref(
             session, user_id=caller.user_id, ref=data.input_image
         )
+    await session.commit()  # the key lookup may need a connection of its own
     if not await ctx.pool.has_keys(data.provider, user_id=caller.user_id):
         raise ApiKeyNotFoundError(
             f"No {data.provider} API key: add one at /api/api-keys/"
