@@ -25,7 +25,8 @@ from starlette.responses import Response, StreamingResponse
 from aihub.catalog import service as catalog_service
 from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmClient, Target
-from aihub.core.errors import AihubError, BadRequestError
+from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
+from aihub.core.json_limits import json_problem
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
 from aihub.gateway.limits import check_request, model_allowed, record_usage
@@ -70,6 +71,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise BadRequestError("The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequestError("The request body must be a JSON object")
+    problem = json_problem(data)
+    if problem is not None:
+        raise ValidationFailedError(f"The request body {problem}")
     return data
 
 
