@@ -10,7 +10,11 @@ neither a slow client nor a vanished one decides what is stored:
   reason and the usage (the provider's, else counted here) are stored with it and
   one row goes to the request log;
 - whoever listens reads frames (``start``, ``delta``, ``error``, ``done``) from
-  ``frames()``; nobody listening changes nothing.
+  ``frames(after=...)``: the run keeps its frame log in memory while it runs
+  (and ``RETAIN_S`` after), so any number of listeners attach at any time,
+  replay what they missed and follow the live tail; nobody listening changes
+  nothing (a client that hangs up does not stop the run; its timeout still
+  applies).
 
 ``RunHub`` (``app.state.chat_runs``) keeps this process's runs and makes stop
 work from any process: a stop is published on the event bus and the process
@@ -68,6 +72,8 @@ STOP_CHANNEL = "chat.stop"
 HEARTBEAT_TTL_S = 30.0
 STOP_WAIT_S = 5.0
 SHUTDOWN_WAIT_S = 10.0
+RETAIN_S = 60.0
+"""How long a finished run's frames stay replayable in its process."""
 
 Frame = tuple[str, dict[str, Any]]
 
@@ -137,7 +143,9 @@ class GenerationRun:
         self.call = call
         self.result: RunResult | None = None
         self.finished = asyncio.Event()
-        self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._log: list[Frame] = []
+        self._closed = False
+        self._grown = asyncio.Event()
         self._builder = CompletionBuilder(spec.target.model)
         self._stop_reason: str | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -157,9 +165,22 @@ class GenerationRun:
             if self._consumer is not None:
                 self._consumer.cancel()
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        while (frame := await self._frames.get()) is not None:
+    async def frames(self, after: int = 0) -> AsyncIterator[Frame]:
+        """The frames after the first ``after`` ones, then the live tail
+        until ``done``. Frame ``n`` (1-based) has SSE id ``n``."""
+        async for _, frame in self.numbered_frames(after):
             yield frame
+
+    async def numbered_frames(self, after: int = 0) -> AsyncIterator[tuple[int, Frame]]:
+        position = max(after, 0)
+        while True:
+            grown = self._grown
+            while position < len(self._log):
+                position += 1
+                yield position, self._log[position - 1]
+            if self._closed:
+                return
+            await grown.wait()
 
     async def wait(self) -> RunResult:
         await self.finished.wait()
@@ -168,7 +189,12 @@ class GenerationRun:
         return self.result
 
     def _emit(self, event: str, data: dict[str, Any]) -> None:
-        self._frames.put_nowait((event, data))
+        self._log.append((event, data))
+        self._wake()
+
+    def _wake(self) -> None:
+        grown, self._grown = self._grown, asyncio.Event()
+        grown.set()
 
     # -- the run ------------------------------------------------------------------
 
@@ -317,7 +343,8 @@ class GenerationRun:
                 "latency_ms": latency_ms,
             },
         )
-        self._frames.put_nowait(None)
+        self._closed = True
+        self._wake()
         self.finished.set()
 
     async def _store(
@@ -396,6 +423,7 @@ class RunHub:
         self._watch = StateWatch(state, shared=sweep_every_s is not None)
         self._beats_failing = False
         self._runs: dict[int, GenerationRun] = {}
+        self._recent: dict[int, tuple[float, GenerationRun]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: Listener | None = None
 
@@ -463,6 +491,18 @@ class RunHub:
     def get(self, message_id: int) -> GenerationRun | None:
         return self._runs.get(message_id)
 
+    def find(self, message_id: int) -> GenerationRun | None:
+        """A run of this process whose frames can be replayed: running, or
+        finished less than ``RETAIN_S`` ago."""
+        now = time.monotonic()
+        for old, (ended, _) in list(self._recent.items()):
+            if now - ended > RETAIN_S:
+                del self._recent[old]
+        run = self._runs.get(message_id)
+        if run is None and message_id in self._recent:
+            run = self._recent[message_id][1]
+        return run
+
     async def heartbeat(self, spec: RunSpec) -> bool:
         """Publish that this run is alive; False when the store is away (logged
         once per outage, not once per run and beat)."""
@@ -489,6 +529,7 @@ class RunHub:
 
     async def forget(self, run: GenerationRun) -> None:
         self._runs.pop(run.message_id, None)
+        self._recent[run.message_id] = (time.monotonic(), run)
         await self.release(run.spec)
 
     async def release(self, spec: RunSpec) -> None:
