@@ -117,10 +117,11 @@ class TestReattach:
         ids = [f[2] for f in rest]
         assert ids == list(range(4, 4 + len(rest)))
         assert "start" not in [f[0] for f in rest]
-        assert rest[-1][0] == "done" and rest[-1][1]["status"] == "complete"
+        assert rest[-1][0] == "done"
+        assert rest[-1][1]["status"] == "complete"
         assert _text(first) + _text(rest) == ANSWER
         # The second listener: every frame from the start, the same ids.
-        assert [f[0] for f in whole][0] == "start"
+        assert whole[0][0] == "start"
         assert [f[2] for f in whole] == list(range(1, len(whole) + 1))
         assert whole[1:3] == first[1:3]
         assert whole[3:] == rest
