@@ -494,14 +494,18 @@ class RunHub:
     def find(self, message_id: int) -> GenerationRun | None:
         """A run of this process whose frames can be replayed: running, or
         finished less than ``RETAIN_S`` ago."""
-        now = time.monotonic()
-        for old, (ended, _) in list(self._recent.items()):
-            if now - ended > RETAIN_S:
-                del self._recent[old]
+        self._prune()
         run = self._runs.get(message_id)
         if run is None and message_id in self._recent:
             run = self._recent[message_id][1]
         return run
+
+    def _prune(self) -> None:
+        """Let go of finished runs older than RETAIN_S."""
+        now = time.monotonic()
+        for message_id, (ended, _) in list(self._recent.items()):
+            if now - ended > RETAIN_S:
+                del self._recent[message_id]
 
     async def heartbeat(self, spec: RunSpec) -> bool:
         """Publish that this run is alive; False when the store is away (logged
@@ -529,6 +533,7 @@ class RunHub:
 
     async def forget(self, run: GenerationRun) -> None:
         self._runs.pop(run.message_id, None)
+        self._prune()
         self._recent[run.message_id] = (time.monotonic(), run)
         await self.release(run.spec)
 
