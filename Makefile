@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test check lint typecheck migrate bench clean system-deps
+.PHONY: run test test-fault check lint typecheck migrate bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,20 @@ run: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/aihub migrate
 
-# Two workers (pytest-xdist), each with its own database and Redis db. Python may
-# write its bytecode cache here even where PYTHONDONTWRITEBYTECODE is set: every
-# worker and every `aihub serve`/`aihub worker` a test starts would otherwise
-# compile all of its imports again (~4 s of CPU per process).
+# Two workers (pytest-xdist), each with its own database and Redis db; then,
+# on PostgreSQL, the fault-injection suite (real processes, one at a time).
+# Python may write its bytecode cache even where PYTHONDONTWRITEBYTECODE is set:
+# every `aihub serve`/`aihub worker` a test starts would otherwise recompile.
 TEST_WORKERS ?= 2
+FAULT_DB = $(or $(AIHUB_TEST_DATABASE_URL),$(AIHUB_DATABASE_URL))
 test: $(VENV)/.installed-test
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/fault
+	@case "$(FAULT_DB)" in postgresql*) $(MAKE) --no-print-directory test-fault ;; \
+	  *) echo "fault-injection suite not run: it needs PostgreSQL (AIHUB_DATABASE_URL)" ;; esac
+
+# Kills processes and stops its own redis-server: see README, "Fault-injection suite".
+test-fault: $(VENV)/.installed-test
+	$(BIN)/pytest -n 0 -s tests/fault
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

@@ -22,8 +22,8 @@ from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
-from aihub.chat.runs import HEARTBEAT_TTL_S, RunHub
-from aihub.core.db import build_engine, build_sessionmaker
+from aihub.chat.runs import RunHub
+from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
 from aihub.core.metrics import GcPauses, HttpMetrics
@@ -31,6 +31,7 @@ from aihub.core.middleware import RequestContextMiddleware
 from aihub.core.runtime import tune_gc
 from aihub.core.security import decoy_password_hash, resolve_secret_key
 from aihub.core.settings import Settings, get_settings
+from aihub.core.startup_lock import startup_lock
 from aihub.files.blobs import close_blob_stores
 from aihub.files.router import router as files_router
 from aihub.gateway.anthropic_api import router as anthropic_router
@@ -97,7 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.secret_key = resolve_secret_key(settings)
-    engine = build_engine(settings.resolved_database_url)
+    engine = build_engine(settings.resolved_database_url, PoolLimits.of(settings))
     app.state.engine = engine
     app.state.sessionmaker = build_sessionmaker(engine)
     app.state.infra = await build_infra(settings.redis_url)
@@ -105,7 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = create_http_session()
     await start_gateway(app.state)
     await asyncio.to_thread(catalog_service.warm_up)
-    await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
+    async with startup_lock(engine):  # two processes starting together: one admin
+        await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
     await decoy_password_hash(settings)  # made now, not on the first unknown login
     key_pool = await start_key_pool(
         app.state,
@@ -128,7 +130,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         events=app.state.infra.events,
         state=app.state.infra.state,
         flush_interval_s=settings.chat_flush_interval_s,
-        sweep_every_s=HEARTBEAT_TTL_S if settings.redis_url else None,
+        sweep_every_s=settings.chat_sweep_interval_s if settings.redis_url else None,
+        heartbeat_ttl_s=settings.chat_heartbeat_ttl_s,
+        heartbeat_every_s=settings.chat_heartbeat_interval_s,
     )
     await chat_runs.start()
     app.state.request_log = RequestLogWriter(app.state.sessionmaker)

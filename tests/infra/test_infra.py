@@ -9,7 +9,7 @@ from aihub.infra import Infra, build_infra
 from aihub.infra.cache import MemoryCache
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import MemoryEventBus
-from aihub.infra.limiter import MemoryLimiter
+from aihub.infra.limiter import FallbackLimiter, MemoryLimiter
 from aihub.infra.state import MemoryKeyValueStore
 
 
@@ -48,12 +48,30 @@ class TestRedisAway:
 
         assert await infra_without_redis.cache.get("k") is None
 
-    async def test_publish_limiter_and_state_raise_unavailable(
+    async def test_publish_and_state_raise_unavailable(
         self, infra_without_redis: Infra
     ) -> None:
         with pytest.raises(BackendUnavailableError):
             await infra_without_redis.events.publish("ch", {"n": 1})
         with pytest.raises(BackendUnavailableError):
-            await infra_without_redis.limiter.hit("gk:1", limit_per_minute=5)
-        with pytest.raises(BackendUnavailableError):
             await infra_without_redis.state.set_max_deadline("cool:1", 1.0)
+
+
+class TestLimiterWithoutRedis:
+    """Limits never switch off: with Redis away they hold per process."""
+
+    async def test_limits_hold_per_process_while_redis_is_away(self) -> None:
+        infra = await build_infra(f"redis://127.0.0.1:{_closed_port()}/0")
+        try:
+            limiter = infra.limiter
+            results = [await limiter.hit("gk:1", limit_per_minute=5) for _ in range(7)]
+            assert [r.allowed for r in results] == [True] * 5 + [False] * 2
+            assert results[-1].reset_after_s > 0
+            assert isinstance(limiter, FallbackLimiter)
+            assert limiter.degraded
+            tokens = await limiter.charge("tpm:1", limit_per_minute=100, cost=150)
+            assert not tokens.allowed
+            peek = await limiter.peek("tpm:1", limit_per_minute=100, cost=1)
+            assert not peek.allowed
+        finally:
+            await infra.close()

@@ -30,6 +30,7 @@ FAST: dict[str, Any] = {
     "media_user_concurrency": 1,
     "media_max_attempts": 3,
     "media_wait_timeout_s": 30.0,
+    "media_worker_heartbeat_s": 0.5,
 }
 
 

@@ -37,6 +37,8 @@ async def ask(
     target = await resolve_target(
         session, user=user, provider=body.provider, model=body.model
     )
+    # No connection held across the upstream call (its key lookup may need one).
+    await session.commit()
     request = ChatRequest(
         model=target.model,
         messages=[ChatMessage(role="user", content=body.question)],

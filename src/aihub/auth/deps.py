@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
+from starlette.requests import HTTPConnection
 
+from aihub.auth.throttle import LoginThrottle
 from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
 from aihub.core.ids import MAX_ID
@@ -68,3 +70,17 @@ async def get_optional_user(
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def _login_throttle(conn: HTTPConnection) -> LoginThrottle:
+    state = conn.app.state
+    return LoginThrottle(state.infra.limiter, state.infra.state, state.settings)
+
+
+def _client_address(conn: HTTPConnection) -> str:
+    """The peer's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return conn.client.host if conn.client is not None else "unknown"
+
+
+LoginGuard = Annotated[LoginThrottle, Depends(_login_throttle)]
+ClientAddress = Annotated[str, Depends(_client_address)]

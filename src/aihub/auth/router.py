@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from aihub.auth import service
+from aihub.auth.deps import ClientAddress, LoginGuard
 from aihub.auth.schemas import LoginRequest, Token
 from aihub.core.deps import AppSettings, DbSession, SecretKey
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 _ERROR = {"description": "Error in the seed shape: error, error_message, error_type"}
-_BAD_LOGIN: dict[int | str, dict[str, Any]] = {401: _ERROR}
+_BAD_LOGIN: dict[int | str, dict[str, Any]] = {401: _ERROR, 429: _ERROR}
 
 
 @router.post(
@@ -26,6 +27,8 @@ async def login_form(
     session: DbSession,
     secret: SecretKey,
     settings: AppSettings,
+    throttle: LoginGuard,
+    client: ClientAddress,
 ) -> Token:
     token = await service.login(
         session,
@@ -33,6 +36,8 @@ async def login_form(
         password=form.password,
         secret=secret,
         settings=settings,
+        throttle=throttle,
+        client=client,
     )
     return Token(access_token=token)
 
@@ -44,7 +49,12 @@ async def login_form(
     summary='Log in (JSON {"email" or "username", "password"})',
 )
 async def login_json(
-    body: LoginRequest, session: DbSession, secret: SecretKey, settings: AppSettings
+    body: LoginRequest,
+    session: DbSession,
+    secret: SecretKey,
+    settings: AppSettings,
+    throttle: LoginGuard,
+    client: ClientAddress,
 ) -> Token:
     token = await service.login(
         session,
@@ -52,5 +62,7 @@ async def login_json(
         password=body.password,
         secret=secret,
         settings=settings,
+        throttle=throttle,
+        client=client,
     )
     return Token(access_token=token)

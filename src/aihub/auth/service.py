@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.auth.throttle import LoginThrottle
 from aihub.core.errors import UnauthorizedError
 from aihub.core.security import (
     create_access_token,
@@ -36,8 +37,16 @@ async def login(
     password: str,
     secret: str,
     settings: Settings,
+    throttle: LoginThrottle,
+    client: str,
 ) -> str:
-    user = await _find_account(session, login.strip())
+    """A token for the right password; a 401 for a wrong one, a 429 (before any
+    hashing) when the address or the account has tried too often."""
+    login = login.strip()
+    user = await _find_account(session, login)
+    await session.commit()  # no connection held while the hash is computed
+    account = throttle.account_of(login, user.id if user else None)
+    await throttle.check(client=client, account=account)
     if user is None:
         # A decoy hash at the configured cost: an unknown login costs as much
         # time as a wrong password, so timing reveals no accounts.
@@ -47,10 +56,12 @@ async def login(
         ok = await verify_password(password, user.password_hash) and user.is_active
     if user is None or not ok:
         log.info("login_failed", user_id=user.id if user else None)
+        await throttle.failed(account=account)
         raise UnauthorizedError(
             "Incorrect email/username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    await throttle.succeeded(account=account)
     log.info("login_succeeded", user_id=user.id)
     return create_access_token(
         secret=secret,

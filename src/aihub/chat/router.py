@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from starlette.responses import StreamingResponse
 
 from aihub.auth.deps import CurrentUser
 from aihub.chat import service
 from aihub.chat.completion import complete
 from aihub.chat.deps import DEFAULT_TIMEOUT, Chat, Runs, Timeout, UseContext
+from aihub.chat.resume import assistant_message, stored_frames
 from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import (
     CompletionRead,
@@ -21,7 +22,7 @@ from aihub.chat.schemas import (
     StopResult,
     ThreadStreamCreate,
 )
-from aihub.chat.sse import stream_response
+from aihub.chat.sse import numbered_body, sse_response, stream_response
 from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
 from aihub.threads import repository as threads_repository
@@ -78,7 +79,6 @@ async def create_and_stream(
     thread, run = await service.create_and_stream(
         session, chat, user=user, body=body, timeout_s=timeout_s
     )
-    await session.refresh(thread, ["category"])
     info = ThreadRead.model_validate(thread).model_dump(mode="json")
     return stream_response(run, before=[("thread", info)])
 
@@ -135,6 +135,39 @@ async def stream_message(
         timeout_s=timeout_s,
     )
     return stream_response(run)
+
+
+@router.get(
+    "/{thread_id}/stream",
+    response_class=StreamingResponse,
+    responses=_SSE,
+    summary="Re-attach to an answer: frames after Last-Event-ID, then the live tail",
+)
+async def resume_stream(
+    thread_id: ThreadId,
+    user: CurrentUser,
+    session: DbSession,
+    runs: Runs,
+    message_id: IdQuery | None = None,
+    last_event_id: Annotated[
+        int | None,
+        Header(alias="Last-Event-ID", ge=0, description="The last frame received"),
+    ] = None,
+) -> StreamingResponse:
+    await threads_service.get_thread(session, user=user, thread_id=thread_id)
+    message = await assistant_message(
+        session, thread_id=thread_id, message_id=message_id
+    )
+    run = runs.find(message.id)
+    if run is not None and run.spec.thread_id == thread_id:
+        return stream_response(run, after=last_event_id or 0)
+    frames = stored_frames(
+        runs.sessionmaker,
+        thread_id=thread_id,
+        message_id=message.id,
+        poll_s=runs.flush_interval_s,
+    )
+    return sse_response(numbered_body(frames))
 
 
 @router.post(

@@ -10,13 +10,25 @@ neither a slow client nor a vanished one decides what is stored:
   reason and the usage (the provider's, else counted here) are stored with it and
   one row goes to the request log;
 - whoever listens reads frames (``start``, ``delta``, ``error``, ``done``) from
-  ``frames()``; nobody listening changes nothing.
+  ``frames(after=...)``: the run keeps its frame log in memory while it runs
+  (and ``RETAIN_S`` after), so any number of listeners attach at any time,
+  replay what they missed and follow the live tail; nobody listening changes
+  nothing (a client that hangs up does not stop the run; its timeout still
+  applies).
 
 ``RunHub`` (``app.state.chat_runs``) keeps this process's runs and makes stop
 work from any process: a stop is published on the event bus and the process
-holding the run ends it. Each live run keeps a heartbeat key in the shared state
-store; on start, ``recover_orphans`` marks ``streaming`` messages without one as
-``interrupted`` (their process died) and records their usage.
+holding the run ends it. Each live run keeps a heartbeat key (with a TTL) in the
+shared state store; a sweep marks ``streaming`` messages whose owner is known to
+be gone ``interrupted`` (reason ``server_restart``) and records their usage.
+
+"Known to be gone" (``sweep_once``): not one of this process's runs, no
+heartbeat key, its text unchanged for a TTL, AND the state store readable with
+its data for at least a TTL without a break (``StateWatch``), so that after a
+Redis outage or restart owners get a full TTL to publish again (they do at
+once when the sweeper sees Redis back). While Redis does not answer, sweeps do
+nothing. Usage is written once per call: whoever moves the message out of
+``streaming`` (the run's end or the sweep, a conditional UPDATE) writes it.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -34,12 +47,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.catalog.tokens import count_tokens
 from aihub.chat.errors import GenerationTimeoutError, as_hub_error
+from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper
 from aihub.chat.llm import LlmCall, Target
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
 from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus, Listener, Message
+from aihub.infra.liveness import StateWatch
 from aihub.infra.state import KeyValueStore
 from aihub.providers.base import (
     CompletionBuilder,
@@ -55,9 +70,10 @@ log = structlog.get_logger(__name__)
 
 STOP_CHANNEL = "chat.stop"
 HEARTBEAT_TTL_S = 30.0
-HEARTBEAT_EVERY_S = 10.0
 STOP_WAIT_S = 5.0
 SHUTDOWN_WAIT_S = 10.0
+RETAIN_S = 60.0
+"""How long a finished run's frames stay replayable in its process."""
 
 Frame = tuple[str, dict[str, Any]]
 
@@ -96,6 +112,8 @@ class RunSpec:
     meta: dict[str, Any] = field(default_factory=dict)
     """Kept in the answer's meta_data (what the context held)."""
     extra_start: dict[str, Any] = field(default_factory=dict)
+    stoppable: bool = True
+    """A hub generation: stop requests for its thread find it."""
 
 
 @dataclass(slots=True)
@@ -125,12 +143,13 @@ class GenerationRun:
         self.call = call
         self.result: RunResult | None = None
         self.finished = asyncio.Event()
-        self._frames: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._log: list[Frame] = []
+        self._closed = False
+        self._grown = asyncio.Event()
         self._builder = CompletionBuilder(spec.target.model)
         self._stop_reason: str | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._dirty = False
-        self._keeping = True
+        self._keeper = AnswerKeeper(hub, spec, lambda: self._builder.text)
         self._started = time.monotonic()
 
     # -- control ----------------------------------------------------------------
@@ -146,9 +165,22 @@ class GenerationRun:
             if self._consumer is not None:
                 self._consumer.cancel()
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        while (frame := await self._frames.get()) is not None:
+    async def frames(self, after: int = 0) -> AsyncIterator[Frame]:
+        """The frames after the first ``after`` ones, then the live tail
+        until ``done``. Frame ``n`` (1-based) has SSE id ``n``."""
+        async for _, frame in self.numbered_frames(after):
             yield frame
+
+    async def numbered_frames(self, after: int = 0) -> AsyncIterator[tuple[int, Frame]]:
+        position = max(after, 0)
+        while True:
+            grown = self._grown
+            while position < len(self._log):
+                position += 1
+                yield position, self._log[position - 1]
+            if self._closed:
+                return
+            await grown.wait()
 
     async def wait(self) -> RunResult:
         await self.finished.wait()
@@ -157,7 +189,12 @@ class GenerationRun:
         return self.result
 
     def _emit(self, event: str, data: dict[str, Any]) -> None:
-        self._frames.put_nowait((event, data))
+        self._log.append((event, data))
+        self._wake()
+
+    def _wake(self) -> None:
+        grown, self._grown = self._grown, asyncio.Event()
+        grown.set()
 
     # -- the run ------------------------------------------------------------------
 
@@ -174,7 +211,7 @@ class GenerationRun:
                 **spec.extra_start,
             },
         )
-        keeper = asyncio.create_task(self._keep())
+        self._keeper.start()
         self._consumer = asyncio.create_task(self._consume())
         if self._stop_reason is not None:  # stopped before it began
             self._consumer.cancel()
@@ -198,12 +235,7 @@ class GenerationRun:
             reason, error = "internal_error", as_hub_error(exc)
         if reason is not None:
             status = REASON_STATUS[reason]
-        # The flag ends the loop even if a client library swallowed the
-        # cancellation (redis-py can, mid-command): it then ends at its next turn.
-        self._keeping = False
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        await self._keeper.stop()
         await self._finish(status, reason, error)
 
     async def _consume(self) -> None:
@@ -211,36 +243,8 @@ class GenerationRun:
             async for event in self.call.events():
                 self._builder.add(event)
                 if isinstance(event, TextDelta) and event.text:
-                    self._dirty = True
+                    self._keeper.touch()
                     self._emit("delta", {"content": event.text})
-
-    async def _keep(self) -> None:
-        """Write the growing text every flush interval; keep the heartbeat."""
-        last_beat = 0.0
-        while self._keeping:
-            now = time.monotonic()
-            if now - last_beat >= HEARTBEAT_EVERY_S:
-                last_beat = now
-                await self.hub.heartbeat(self.spec)
-            await asyncio.sleep(self.hub.flush_interval_s)
-            if self._dirty:
-                self._dirty = False
-                await asyncio.shield(self._flush_text(self._builder.text))
-
-    async def _flush_text(self, text: str) -> None:
-        try:
-            async with self.hub.sessionmaker() as session:
-                await session.execute(
-                    update(ChatMessage)
-                    .where(
-                        ChatMessage.id == self.message_id,
-                        ChatMessage.status == "streaming",
-                    )
-                    .values(content=text, updated_at=utcnow())
-                )
-                await session.commit()
-        except Exception:
-            log.exception("generation_flush_failed", message_id=self.message_id)
 
     def _final_usage(self, text: str, status: str) -> Usage | None:
         """The provider's usage; else, once a key took the call and something
@@ -339,7 +343,8 @@ class GenerationRun:
                 "latency_ms": latency_ms,
             },
         )
-        self._frames.put_nowait(None)
+        self._closed = True
+        self._wake()
         self.finished.set()
 
     async def _store(
@@ -352,26 +357,41 @@ class GenerationRun:
         record: CallRecord,
     ) -> None:
         now = utcnow()
+        values = {
+            "content": text,
+            "status": status,
+            "tokens": usage.completion_tokens if usage is not None else None,
+            "model": target.model,
+            "provider": target.provider,
+            "meta_data": meta,
+            "updated_at": now,
+        }
         async with self.hub.sessionmaker() as session:
-            await session.execute(
+            ended = await session.execute(
                 update(ChatMessage)
-                .where(ChatMessage.id == self.message_id)
-                .values(
-                    content=text,
-                    status=status,
-                    tokens=usage.completion_tokens if usage is not None else None,
-                    model=target.model,
-                    provider=target.provider,
-                    meta_data=meta,
-                    updated_at=now,
+                .where(
+                    ChatMessage.id == self.message_id,
+                    ChatMessage.status == "streaming",
                 )
+                .values(**values)
             )
+            if getattr(ended, "rowcount", 0) == 1:
+                add_record(session, record)
+            else:
+                # A sweep took it for orphaned and recorded its usage: the text
+                # and status are still ours to store, the usage row is not.
+                log.warning("generation_already_accounted", message_id=self.message_id)
+                meta["usage_recorded_by_sweep"] = True
+                await session.execute(
+                    update(ChatMessage)
+                    .where(ChatMessage.id == self.message_id)
+                    .values(**{k: v for k, v in values.items() if k != "tokens"})
+                )
             await session.execute(
                 update(Thread)
                 .where(Thread.id == self.spec.thread_id)
                 .values(last_message_at=now, updated_at=now)
             )
-            add_record(session, record)
             await session.commit()
 
 
@@ -386,33 +406,68 @@ class RunHub:
         state: KeyValueStore,
         flush_interval_s: float = 0.5,
         sweep_every_s: float | None = None,
+        heartbeat_ttl_s: float = HEARTBEAT_TTL_S,
+        heartbeat_every_s: float = HEARTBEAT_EVERY_S,
     ) -> None:
+        """``sweep_every_s`` set: every process shares the state store (Redis),
+        so heartbeats are checked periodically; None: this process is the only
+        one, and everything ``streaming`` at start is an orphan."""
         self.sessionmaker = sessionmaker
         self._sweep_every_s = sweep_every_s
         self._sweeper: asyncio.Task[None] | None = None
         self.flush_interval_s = flush_interval_s
+        self.heartbeat_ttl_s = heartbeat_ttl_s
+        self.heartbeat_every_s = heartbeat_every_s
         self._events = events
         self._state = state
+        self._watch = StateWatch(state, shared=sweep_every_s is not None)
+        self._beats_failing = False
         self._runs: dict[int, GenerationRun] = {}
+        self._recent: dict[int, tuple[float, GenerationRun]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: Listener | None = None
 
     async def start(self) -> None:
         """Listen for stops; sweep up orphans now and, when every process shares
-        the state store (``sweep_every_s`` set), periodically: a process that died
-        less than a heartbeat ago is only seen by a later sweep."""
+        the state store, every ``sweep_every_s``."""
         self._listener = await self._events.listen(STOP_CHANNEL, self._on_stop)
-        await recover_orphans(self.sessionmaker, self._state)
         if self._sweep_every_s:
+            with contextlib.suppress(BackendUnavailableError):
+                await self.sweep_once()
             self._sweeper = asyncio.create_task(self._sweep(self._sweep_every_s))
+        else:
+            await recover_orphans(self.sessionmaker, self._state)
 
     async def _sweep(self, every_s: float) -> None:
         while not cancel_requested():
             await asyncio.sleep(every_s)
             try:
-                await recover_orphans(self.sessionmaker, self._state)
+                await self.sweep_once()
             except Exception:  # the sweeper must outlive one bad round
                 log.exception("generation_sweep_failed")
+
+    async def sweep_once(self) -> int:
+        """One round; the number of messages marked interrupted. Does nothing
+        while the state store is away or has been back for less than a TTL."""
+        was_down = not self._watch.reachable
+        healthy_for = await self._watch.check()
+        if healthy_for is None:
+            return 0
+        if was_down or self._beats_failing:
+            await self._beat_all()  # owners publish again at once on reconnect
+        if healthy_for < self.heartbeat_ttl_s:
+            return 0
+        return await recover_orphans(
+            self.sessionmaker,
+            self._state,
+            quiet_for_s=self.heartbeat_ttl_s,
+            skip=set(self._runs),
+        )
+
+    async def _beat_all(self) -> None:
+        for run in list(self._runs.values()):
+            if not await self.heartbeat(run.spec):
+                return
 
     async def close(self) -> None:
         """Shutdown: every run ends ``interrupted`` with its text stored."""
@@ -436,28 +491,59 @@ class RunHub:
     def get(self, message_id: int) -> GenerationRun | None:
         return self._runs.get(message_id)
 
-    async def heartbeat(self, spec: RunSpec) -> None:
+    def find(self, message_id: int) -> GenerationRun | None:
+        """A run of this process whose frames can be replayed: running, or
+        finished less than ``RETAIN_S`` ago."""
+        self._prune()
+        run = self._runs.get(message_id)
+        if run is None and message_id in self._recent:
+            run = self._recent[message_id][1]
+        return run
+
+    def _prune(self) -> None:
+        """Let go of finished runs older than RETAIN_S."""
+        now = time.monotonic()
+        for message_id, (ended, _) in list(self._recent.items()):
+            if now - ended > RETAIN_S:
+                del self._recent[message_id]
+
+    async def heartbeat(self, spec: RunSpec) -> bool:
+        """Publish that this run is alive; False when the store is away (logged
+        once per outage, not once per run and beat)."""
         value = {"thread_id": spec.thread_id, "user_id": spec.user_id}
         try:
             await self._state.set_json(
-                run_key(spec.assistant_message_id), value, ttl_s=HEARTBEAT_TTL_S
+                run_key(spec.assistant_message_id), value, ttl_s=self.heartbeat_ttl_s
             )
-            await self._state.set_json(
-                thread_key(spec.thread_id),
-                spec.assistant_message_id,
-                ttl_s=HEARTBEAT_TTL_S,
-            )
+            if spec.stoppable:
+                await self._state.set_json(
+                    thread_key(spec.thread_id),
+                    spec.assistant_message_id,
+                    ttl_s=self.heartbeat_ttl_s,
+                )
         except BackendUnavailableError:
-            log.warning("generation_heartbeat_failed", thread_id=spec.thread_id)
+            if not self._beats_failing:
+                log.warning("generation_heartbeats_failing", thread_id=spec.thread_id)
+            self._beats_failing = True
+            return False
+        if self._beats_failing:
+            log.info("generation_heartbeats_restored")
+            self._beats_failing = False
+        return True
 
     async def forget(self, run: GenerationRun) -> None:
         self._runs.pop(run.message_id, None)
+        self._prune()
+        self._recent[run.message_id] = (time.monotonic(), run)
+        await self.release(run.spec)
+
+    async def release(self, spec: RunSpec) -> None:
+        """Drop the heartbeat of an answer that has ended (its status stored)."""
+        message_id = spec.assistant_message_id
         with contextlib.suppress(BackendUnavailableError):
-            await self._state.delete(run_key(run.message_id))
-            if await self._state.get_json(thread_key(run.spec.thread_id)) == (
-                run.message_id
-            ):
-                await self._state.delete(thread_key(run.spec.thread_id))
+            await self._state.delete(run_key(message_id))
+            if await self._state.get_json(thread_key(spec.thread_id)) == message_id:
+                await self._state.delete(thread_key(spec.thread_id))
 
     async def request_stop(
         self, *, user_id: int, thread_id: int, message_id: int | None
@@ -505,27 +591,32 @@ class RunHub:
 
 
 async def recover_orphans(
-    sessionmaker: async_sessionmaker[AsyncSession], state: KeyValueStore
+    sessionmaker: async_sessionmaker[AsyncSession],
+    state: KeyValueStore,
+    *,
+    quiet_for_s: float = 0.0,
+    skip: set[int] | None = None,
 ) -> int:
     """Mark ``streaming`` messages of dead processes ``interrupted`` (reason
-    server_restart), recording the usage of their partial text. A message is
-    claimed with a conditional UPDATE, so two processes sweeping at once record
-    it once."""
+    server_restart), recording the usage of their partial text. Only messages
+    unchanged for ``quiet_for_s``, not in ``skip`` (this process's own runs),
+    without a heartbeat key. A message is claimed with a conditional UPDATE, so
+    two processes sweeping at once record it once. A state store error stops
+    the round (raised): a heartbeat that cannot be read is not a missing one."""
+    query = select(ChatMessage.id).where(ChatMessage.status == "streaming")
+    if quiet_for_s > 0:
+        cutoff = utcnow() - timedelta(seconds=quiet_for_s)
+        query = query.where(ChatMessage.updated_at < cutoff)
     async with sessionmaker() as session:
-        candidates = (
-            (
-                await session.execute(
-                    select(ChatMessage.id).where(ChatMessage.status == "streaming")
-                )
-            )
-            .scalars()
-            .all()
-        )
-    recovered = 0
+        candidates = (await session.execute(query)).scalars().all()
+    orphans = []
     for message_id in candidates:
-        with contextlib.suppress(BackendUnavailableError):
-            if await state.get_json(run_key(message_id)) is not None:
-                continue  # a live process holds it
+        if skip and message_id in skip:
+            continue
+        if await state.get_json(run_key(message_id)) is None:
+            orphans.append(message_id)
+    recovered = 0
+    for message_id in orphans:
         if await _recover(sessionmaker, message_id):
             recovered += 1
     if recovered:
@@ -575,7 +666,7 @@ async def _recover(
             session,
             CallRecord(
                 user_id=user_id,
-                kind="chat",
+                kind="gateway" if meta.get("source") == "gateway" else "chat",
                 provider=provider,
                 model=model,
                 usage=usage,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.catalog.tokens import acount_tokens
@@ -24,7 +26,8 @@ from aihub.chat.schemas import (
     ThreadStreamCreate,
 )
 from aihub.chat.targets import resolve_target
-from aihub.core.errors import BadRequestError
+from aihub.core.error_handlers import BUSY_RETRY_AFTER_S
+from aihub.core.errors import BadRequestError, ServiceUnavailableError
 from aihub.files import service as files_service
 from aihub.provider_keys.errors import NoProviderKeyError
 from aihub.providers.base import ChatRequest
@@ -33,6 +36,8 @@ from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message, Thread
 from aihub.users.models import User
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,9 @@ async def create_and_stream(
 ) -> tuple[Thread, GenerationRun]:
     detail = await threads_service.create_thread(session, user=user, data=body)
     question = next(m for m in reversed(detail.messages) if m.role == "user")
+    # Loaded now: after _generate's commit nothing may use this session again,
+    # or its connection stays checked out for the whole stream.
+    await session.refresh(detail.thread, ["category"])
     options = Options(timeout_s=timeout_s)
     run = await _generate(
         session,
@@ -266,6 +274,63 @@ async def _generate(
     question: Message,
     options: Options,
 ) -> GenerationRun:
+    """Start answering ``question`` (already committed). When the database
+    fails first (a saturated pool, a lost connection), the question gets an
+    answer in status ``error`` (if it can still be written) and the caller a
+    503: never a stored question that looks as if an answer were coming."""
+    question_id = question.id
+    try:
+        return await _start(
+            session,
+            deps,
+            user=user,
+            thread=thread,
+            question=question,
+            options=options,
+        )
+    except SQLAlchemyError as exc:
+        await _record_failed_start(session, thread=thread, question_id=question_id)
+        raise ServiceUnavailableError(
+            "The server is busy: the answer could not be started. Retry shortly.",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        ) from exc
+
+
+async def _record_failed_start(
+    session: AsyncSession, *, thread: Thread, question_id: int
+) -> None:
+    try:
+        await session.rollback()
+        await session.refresh(thread)  # the rollback expired it
+        await threads_service.add_message(
+            session,
+            thread=thread,
+            role="assistant",
+            content="",
+            parent_id=question_id,
+            status="error",
+            meta_data={
+                "reason": "internal_error",
+                "error": {
+                    "error_type": ServiceUnavailableError.error_type,
+                    "error_message": "The answer could not be started",
+                },
+            },
+        )
+        await session.commit()
+    except SQLAlchemyError:
+        log.warning("generation_start_failure_not_recorded", message_id=question_id)
+
+
+async def _start(
+    session: AsyncSession,
+    deps: ChatDeps,
+    *,
+    user: User,
+    thread: Thread,
+    question: Message,
+    options: Options,
+) -> GenerationRun:
     target = await resolve_target(
         session,
         user=user,
@@ -274,6 +339,9 @@ async def _generate(
         thread_provider=thread.provider,
         thread_model=thread.model,
     )
+    # Give the connection back before the key lookup, which may open its own:
+    # holding one while waiting for another deadlocks a saturated pool.
+    await session.commit()
     await _check_keys(deps, user=user, target=target)
     branch = await threads_repository.list_branch(
         session, thread_id=thread.id, leaf_id=question.id

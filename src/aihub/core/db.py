@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 from starlette.requests import HTTPConnection
+
+from aihub.core.settings import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,14 +84,36 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
 
-def build_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """Connections kept, extra connections allowed, and how long a caller waits
+    for one before ``sqlalchemy.exc.TimeoutError`` (rendered as a 503)."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout_s: float = 5.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> PoolLimits:
+        return cls(
+            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_s
+        )
+
+
+def build_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
+    pool = pool or PoolLimits()
+    limits: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout_s,
+    }
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        if ":memory:" in url or url.rstrip("/").endswith(":"):
+            limits = {}  # one shared in-memory connection: no queue pool
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **limits)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
-    )
+    return create_async_engine(url, pool_pre_ping=True, pool_recycle=1800, **limits)
 
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

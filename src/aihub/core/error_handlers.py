@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -162,6 +163,22 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return await _unexpected_error(request, exc)
 
 
+BUSY_RETRY_AFTER_S = 1
+
+
+async def _pool_timeout(request: Request, exc: Exception) -> Response:
+    """Every pooled database connection stayed busy for the pool timeout: a fast
+    503 the client may retry, instead of a stall or a 500."""
+    log.warning("database_pool_exhausted", path=request.url.path)
+    return error_response(
+        request.url.path,
+        503,
+        "unavailable",
+        "The server is busy: no database connection is free. Retry shortly.",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled_error", path=request.url.path)
     return error_response(request.url.path, 500, "api_error", "Internal server error")
@@ -172,4 +189,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected_error)

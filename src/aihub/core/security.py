@@ -8,10 +8,12 @@ import hashlib
 import hmac
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -21,6 +23,16 @@ from cryptography.fernet import Fernet, InvalidToken
 from aihub.core.settings import Settings
 
 JWT_ALGORITHM = "HS256"
+T = TypeVar("T")
+HASH_THREADS = 2
+# Password hashing (argon2: ~64 MB and tens of ms each at the default cost) runs
+# on these threads only, so a login flood queues here instead of taking every
+# default worker thread, the event loop's time or unbounded memory.
+_HASH_POOL = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2")
+
+
+async def _on_hash_pool(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, function, *args)
 
 
 @lru_cache(maxsize=8)
@@ -48,7 +60,7 @@ def _decoy(time_cost: int, memory_kib: int, parallelism: int) -> str:
 async def decoy_password_hash(settings: Settings) -> str:
     """The hash of a random, forgotten password at the configured cost: verifying
     against it costs what verifying a real password costs (made once per cost)."""
-    return await asyncio.to_thread(
+    return await _on_hash_pool(
         _decoy,
         settings.password_hash_time_cost,
         settings.password_hash_memory_kib,
@@ -57,7 +69,7 @@ async def decoy_password_hash(settings: Settings) -> str:
 
 
 async def hash_password(password: str, settings: Settings) -> str:
-    return await asyncio.to_thread(password_hasher(settings).hash, password)
+    return await _on_hash_pool(password_hasher(settings).hash, password)
 
 
 async def verify_password(password: str, password_hash: str) -> bool:
@@ -69,7 +81,7 @@ async def verify_password(password: str, password_hash: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(_verify)
+    return await _on_hash_pool(_verify)
 
 
 def resolve_secret_key(settings: Settings) -> str:

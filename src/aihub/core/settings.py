@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    """How long a request waits for a pooled connection before a 503."""
     secret_key: SecretStr | None = None
     admin_email: str | None = None
     admin_password: SecretStr | None = None
@@ -32,6 +36,15 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1, le=255)
+    # Login protection (see aihub.auth.throttle).
+    login_attempts_per_minute_ip: int = Field(default=60, ge=1)
+    login_attempts_per_minute_account: int = Field(default=10, ge=1)
+    login_free_failures: int = Field(default=5, ge=1)
+    """Wrong passwords in a row before each further one locks the account."""
+    login_lockout_base_s: float = Field(default=2.0, gt=0)
+    """The first lock; it doubles with every further failure."""
+    login_lockout_max_s: float = Field(default=900.0, gt=0)
+    login_failure_memory_s: float = Field(default=3600.0, gt=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     key_wait_s: float = Field(default=30.0, ge=0)
     key_cooldown_s: float = Field(default=30.0, ge=1)
@@ -42,6 +55,13 @@ class Settings(BaseSettings):
     # "provider/model" -> ["provider/model", ...] tried when its keys cannot serve.
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
+    # Liveness of streaming answers across processes (see aihub.chat.runs): a
+    # running answer's heartbeat lives this long; an answer whose owner is gone
+    # is marked interrupted within ttl + sweep interval (+ the same after Redis
+    # comes back, so owners can publish again first).
+    chat_heartbeat_ttl_s: float = Field(default=30.0, gt=0)
+    chat_heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    chat_sweep_interval_s: float = Field(default=10.0, gt=0)
     completion_cache_ttl_s: int = Field(default=3600, ge=0)
     # Files and media generation (see aihub.files, aihub.media).
     files_dir: Path | None = None
@@ -75,6 +95,10 @@ class Settings(BaseSettings):
     media_job_timeout_s: float = Field(default=1800.0, gt=0)
     media_wait_timeout_s: float = Field(default=300.0, gt=0)
     media_max_artifact_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    media_worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    """How often a media worker says it is alive (shared state, with a TTL)."""
+    media_worker_seen_ttl_s: float = Field(default=60.0, gt=0)
+    """No worker heartbeat for this long: ``no media worker`` warnings."""
     # Realtime voice (see aihub.voice).
     voice_session_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     voice_token_ttl_s: int = Field(default=300, ge=10)

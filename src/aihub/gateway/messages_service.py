@@ -33,7 +33,8 @@ from starlette.responses import Response, StreamingResponse
 from aihub.catalog import service as catalog_service
 from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmCall, LlmClient, Target
-from aihub.core.errors import AihubError
+from aihub.core.errors import AihubError, ValidationFailedError
+from aihub.core.json_limits import json_problem
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
 from aihub.gateway.routing import route_model
@@ -140,6 +141,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise MessagesRequestInvalidError("The body must be a JSON object") from None
     if not isinstance(body, dict):
         raise MessagesRequestInvalidError("The body must be a JSON object")
+    problem = json_problem(body)
+    if problem is not None:
+        raise ValidationFailedError(f"The request body {problem}")
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise MessagesRequestInvalidError("model: a model name is required")

@@ -25,7 +25,8 @@ from starlette.responses import Response, StreamingResponse
 from aihub.catalog import service as catalog_service
 from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmClient, Target
-from aihub.core.errors import AihubError, BadRequestError
+from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
+from aihub.core.json_limits import json_problem
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
 from aihub.gateway.limits import check_request, model_allowed, record_usage
@@ -33,9 +34,7 @@ from aihub.gateway.openai_translated import translated_chat_completion
 from aihub.gateway.persist import (
     THREAD_HEADER,
     StoreRequest,
-    StreamText,
     answer_of_body,
-    save_exchange,
     store_request,
 )
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
@@ -72,6 +71,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise BadRequestError("The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequestError("The request body must be a JSON object")
+    problem = json_problem(data)
+    if problem is not None:
+        raise ValidationFailedError(f"The request body {problem}")
     return data
 
 
@@ -174,10 +176,31 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
         state, caller, raw_model, _estimate_tokens(request)
     )
     target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
-    stream = bool(data.get("stream"))
     store = await store_request(request, caller, data, target)
-    if store is not None:
-        limit_headers = {**limit_headers, THREAD_HEADER: str(store.thread_id)}
+    if store is None:
+        return await _chat(request, caller, data, target, started, limit_headers)
+    limit_headers = {**limit_headers, THREAD_HEADER: str(store.thread_id)}
+    try:
+        return await _chat(request, caller, data, target, started, limit_headers, store)
+    except BaseException as exc:  # no answer is coming: say so in the thread
+        error = exc if isinstance(exc, AihubError) else None
+        status = "error" if error is not None else "interrupted"
+        await store.finish(status=status, usage=None, error=error)
+        raise
+
+
+async def _chat(
+    request: Request,
+    caller: Caller,
+    data: dict[str, Any],
+    target: Target,
+    started: float,
+    limit_headers: dict[str, str],
+    store: StoreRequest | None = None,
+) -> Response:
+    state = request.app.state
+    raw_model = _model_of(data)
+    stream = bool(data.get("stream"))
     had_store = data.pop("store", None) is not None
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
@@ -211,9 +234,7 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
         cost = accounting.done(usage=usage, key_id=lease.key_id)
         if store is not None:
             answer = answer_of_body(reply.body or b"")
-            await save_exchange(
-                state, caller, store, target=target, answer=answer, usage=usage
-            )
+            await store.finish(status="complete", usage=usage, text=answer)
         headers = {**limit_headers, OVERHEAD_HEADER: _overhead(started, reply.wait_s)}
         return Response(
             reply.body or b"",
@@ -241,14 +262,13 @@ async def _relay(
     however it ends (done, upstream failure, client gone)."""
     status, error_type = "interrupted", None
     usage_filter = UsageChunkFilter() if strip_usage else None
-    collected = StreamText() if store is not None else None
     ttft_ms: int | None = None
     try:
         async for chunk in reply:
             if ttft_ms is None:
                 ttft_ms = int((time.perf_counter() - accounting.started) * 1000)
-            if collected is not None:
-                collected.feed(chunk)
+            if store is not None:
+                store.feed(chunk)
             if usage_filter is not None:
                 chunk = usage_filter.feed(chunk)
                 if not chunk:
@@ -276,15 +296,9 @@ async def _relay(
             ttft_ms=ttft_ms,
         )
         await accounting.charge(usage, cost)
-        if store is not None and collected is not None:
-            await save_exchange(
-                accounting.app_state,
-                accounting.caller,
-                store,
-                target=accounting.target,
-                answer=collected.text,
-                usage=usage,
-                status="complete" if status == "ok" else status,
+        if store is not None:
+            await store.finish(
+                status="complete" if status == "ok" else status, usage=usage
             )
 
 

@@ -19,7 +19,7 @@ from aihub.chat.llm import LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
 from aihub.gateway.limits import record_usage
-from aihub.gateway.persist import StoreRequest, save_exchange
+from aihub.gateway.persist import StoreRequest
 from aihub.gateway.translate_openai import (
     DONE_FRAME,
     OpenAIChunkStream,
@@ -68,14 +68,10 @@ class _Recorder:
 
     async def save(self, answer: str, usage: Usage | None, status: str) -> None:
         if self.store is not None:
-            await save_exchange(
-                self.state,
-                self.caller,
-                self.store,
-                target=self.call.target,
-                answer=answer,
-                usage=usage,
+            await self.store.finish(
                 status="complete" if status == "ok" else status,
+                usage=usage,
+                text=answer,
             )
 
     def done(self, usage: Usage | None, status: str, error_type: str | None) -> float:
@@ -197,11 +193,16 @@ async def _relay(
 ) -> AsyncIterator[bytes]:
     builder = CompletionBuilder()
     status, error_type = "interrupted", None
+    store = recorder.store
+    if store is not None:
+        store.follow(lambda: builder.text)
     try:
         pending = [first] if first is not None else []
         while True:
             for event in pending:
                 builder.add(event)
+                if store is not None:
+                    store.keeper.touch()
                 for chunk in chunks.feed(event):
                     yield sse_chunk(chunk)
             try:

@@ -10,21 +10,26 @@ thread (source ``gateway``) gets the whole conversation. The response carries
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from aihub.chat.keeper import AnswerKeeper
 from aihub.chat.llm import Target
+from aihub.chat.runs import RunHub, RunSpec
 from aihub.core.db import utcnow
-from aihub.core.errors import BadRequestError
+from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.errors import ThreadNotFoundError
-from aihub.threads.models import Thread
+from aihub.threads.models import Message, Thread
 from aihub.usage.recording import cost_of
 
 log = structlog.get_logger(__name__)
@@ -32,12 +37,98 @@ log = structlog.get_logger(__name__)
 THREAD_HEADER = "x-aihub-thread"
 
 
-@dataclass(slots=True)
 class StoreRequest:
-    thread_id: int
-    messages: list[dict[str, Any]]
-    fresh: bool
-    """A thread made for this request: it gets the whole conversation."""
+    """One stored /v1 call: the question is in the thread and the answer
+    exists (status ``streaming``) before the upstream call; the text is written
+    while it grows (the hub's ``AnswerKeeper``: same flush interval, same
+    heartbeat, so a crash leaves it for the orphan sweep to mark
+    ``interrupted``); ``finish`` stores the end."""
+
+    def __init__(self, hub: RunHub, spec: RunSpec) -> None:
+        self.hub = hub
+        self.spec = spec
+        self.collected = StreamText()
+        self._source: Callable[[], str] = lambda: self.collected.text
+        self.keeper = AnswerKeeper(hub, spec, lambda: self._source())
+        self._finished = False
+
+    @property
+    def thread_id(self) -> int:
+        return self.spec.thread_id
+
+    @property
+    def message_id(self) -> int:
+        return self.spec.assistant_message_id
+
+    def feed(self, chunk: bytes) -> None:
+        """Raw OpenAI SSE bytes of the answer."""
+        before = len(self.collected.parts)
+        self.collected.feed(chunk)
+        if len(self.collected.parts) != before:
+            self.keeper.touch()
+
+    def follow(self, source: Callable[[], str]) -> None:
+        """Take the text from ``source`` instead (a translated stream)."""
+        self._source = source
+
+    async def finish(
+        self,
+        *,
+        status: str,
+        usage: Any,
+        text: str | None = None,
+        error: AihubError | None = None,
+    ) -> None:
+        """Store the answer's end once (``complete``, ``interrupted``, ``error``)."""
+        if self._finished:
+            return
+        self._finished = True
+        await self.keeper.stop()
+        answer = self._source() if text is None else text
+        try:
+            await asyncio.shield(self._store(status, answer, usage, error))
+        except Exception:  # the caller already has its answer or its error
+            log.exception("gateway_store_failed", message_id=self.message_id)
+        await self.hub.release(self.spec)
+
+    async def _store(
+        self, status: str, answer: str, usage: Any, error: AihubError | None
+    ) -> None:
+        target = self.spec.target
+        meta: dict[str, Any] = {"source": "gateway"}
+        tokens = None
+        if usage is not None:
+            tokens = usage.completion_tokens
+            meta["tokens"] = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            }
+            meta["cost"] = cost_of(target.provider, target.model, usage)
+        if error is not None:
+            meta["error"] = {
+                "error_type": error.error_type,
+                "error_message": error.message,
+            }
+        now = utcnow()
+        async with self.hub.sessionmaker() as session:
+            await session.execute(
+                update(Message)
+                .where(Message.id == self.message_id)
+                .values(
+                    content=answer,
+                    status=status,
+                    tokens=tokens,
+                    meta_data=meta,
+                    updated_at=now,
+                )
+            )
+            await session.execute(
+                update(Thread)
+                .where(Thread.id == self.thread_id)
+                .values(last_message_at=now, updated_at=now)
+            )
+            await session.commit()
 
 
 def _text(content: Any) -> str:
@@ -54,8 +145,9 @@ async def store_request(
     request: Request, caller: Caller, data: dict[str, Any], target: Target
 ) -> StoreRequest | None:
     """What to save, or None. The thread is known (the header's, which must be
-    the caller's) or made now, so its id can go out with the response headers.
-    The caller has popped ``store`` from the body."""
+    the caller's) or made now, so its id can go out with the response headers;
+    the question and an empty answer (``streaming``) are committed before the
+    upstream call. The caller pops ``store`` from the body."""
     store = bool(data.get("store"))
     header = request.headers.get(THREAD_HEADER)
     if not store and not header:
@@ -66,15 +158,74 @@ async def store_request(
         if header:
             if not header.isdigit() or not 0 < int(header) < 2**31:
                 raise BadRequestError(f"{THREAD_HEADER} must be a thread id")
-            found = await threads_repository.get_thread(
+            thread = await threads_repository.get_thread(
                 session, user_id=caller.user_id, thread_id=int(header)
             )
-            if found is None:
+            if thread is None:
                 raise ThreadNotFoundError(int(header))
-            return StoreRequest(found.id, messages, fresh=False)
-        thread = await _new_thread(session, caller, messages, target)
+            turns, fresh = _last_user(messages), False
+        else:
+            thread = await _new_thread(session, caller, messages, target)
+            turns, fresh = messages, True
+        question_id, answer_id = await _add_exchange(
+            session, thread, turns, target, fresh=fresh
+        )
         await session.commit()
-        return StoreRequest(thread.id, messages, fresh=True)
+    spec = RunSpec(
+        user_id=caller.user_id,
+        thread_id=thread.id,
+        user_message_id=question_id,
+        assistant_message_id=answer_id,
+        target=target,
+        prompt_tokens=0,
+        with_context=True,
+        timeout_s=0,
+        kind="gateway",
+        stoppable=False,
+    )
+    stored = StoreRequest(request.app.state.chat_runs, spec)
+    stored.keeper.start()
+    return stored
+
+
+async def _add_exchange(
+    session: AsyncSession,
+    thread: Thread,
+    turns: list[dict[str, Any]],
+    target: Target,
+    *,
+    fresh: bool,
+) -> tuple[int, int]:
+    """The turns after the thread's active leaf (a fresh thread's system turn
+    is its system prompt), then the empty answer: the ids of the last turn
+    and of the answer."""
+    parent = thread.active_message_id
+    for turn in turns:
+        role = str(turn.get("role") or "user")
+        if role not in ("system", "user", "assistant"):
+            continue
+        if role == "system" and fresh:
+            thread.system_prompt = _text(turn.get("content"))
+        message = await threads_service.add_message(
+            session,
+            thread=thread,
+            role=role,
+            content=_text(turn.get("content")),
+            parent_id=parent,
+        )
+        parent = message.id
+    answer = await threads_service.add_message(
+        session,
+        thread=thread,
+        role="assistant",
+        content="",
+        parent_id=parent,
+        model=target.model,
+        provider=target.provider,
+        status="streaming",
+        meta_data={"source": "gateway"},
+    )
+    return parent or answer.id, answer.id
 
 
 def answer_of_body(body: bytes) -> str:
@@ -116,72 +267,8 @@ class StreamText:
         return "".join(self.parts)
 
 
-async def save_exchange(
-    app_state: Any,
-    caller: Caller,
-    store: StoreRequest,
-    *,
-    target: Target,
-    answer: str,
-    usage: Any,
-    status: str = "complete",
-) -> int | None:
-    """Save the exchange; the thread id, or None when it could not be saved
-    (logged: the caller already has the answer)."""
-    try:
-        async with app_state.sessionmaker() as session:
-            thread = await threads_repository.get_thread(
-                session, user_id=caller.user_id, thread_id=store.thread_id
-            )
-            if thread is None:  # deleted meanwhile
-                return None
-            turns = store.messages if store.fresh else _last_user(store)
-            parent = thread.active_message_id
-            for turn in turns:
-                role = str(turn.get("role") or "user")
-                if role not in ("system", "user", "assistant"):
-                    continue
-                if role == "system" and store.fresh:
-                    thread.system_prompt = _text(turn.get("content"))
-                message = await threads_service.add_message(
-                    session,
-                    thread=thread,
-                    role=role,
-                    content=_text(turn.get("content")),
-                    parent_id=parent,
-                )
-                parent = message.id
-            tokens = None
-            meta: dict[str, Any] = {"source": "gateway"}
-            if usage is not None:
-                tokens = usage.completion_tokens
-                meta["tokens"] = {
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "total_tokens": usage.total_tokens,
-                }
-                meta["cost"] = cost_of(target.provider, target.model, usage)
-            await threads_service.add_message(
-                session,
-                thread=thread,
-                role="assistant",
-                content=answer,
-                parent_id=parent,
-                tokens=tokens,
-                model=target.model,
-                provider=target.provider,
-                status=status,
-                meta_data=meta,
-            )
-            await session.commit()
-            return thread.id
-    except Exception:
-        log.exception("gateway_store_failed", user_id=caller.user_id)
-        return None
-
-
-def _last_user(store: StoreRequest) -> list[dict[str, Any]]:
-    for turn in reversed(store.messages):
+def _last_user(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for turn in reversed(messages):
         if turn.get("role") == "user":
             return [turn]
     return []

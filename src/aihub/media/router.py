@@ -19,7 +19,13 @@ from aihub.gateway.deps import GatewayCaller
 from aihub.media import service
 from aihub.media.deps import Media
 from aihub.media.events import JobEvent
-from aihub.media.schemas import JobStatus, MediaJobCreate, MediaJobRead, MediaKind
+from aihub.media.schemas import (
+    JobStatus,
+    MediaJobCreate,
+    MediaJobRead,
+    MediaJobSubmitted,
+    MediaKind,
+)
 
 router = APIRouter(prefix="/api/media", tags=["media"])
 
@@ -42,7 +48,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 @router.post(
     "/jobs",
     status_code=201,
-    response_model=MediaJobRead,
+    response_model=MediaJobSubmitted,
     responses=_ERRORS,
     summary="Submit an image or video generation job",
 )
@@ -53,9 +59,10 @@ async def create_job(
     session: DbSession,
     media: Media,
     base_url: BaseUrl,
-) -> MediaJobRead:
-    job = await service.submit_job(session, media, caller=caller, data=body)
-    return (await service.describe_jobs(session, [job], base_url=base_url))[0]
+) -> MediaJobSubmitted:
+    submitted = await service.submit_job(session, media, caller=caller, data=body)
+    read = (await service.describe_jobs(session, [submitted.job], base_url=base_url))[0]
+    return MediaJobSubmitted(**read.model_dump(), warning=submitted.warning)
 
 
 @router.get("/jobs", response_model=list[MediaJobRead], summary="List your jobs")

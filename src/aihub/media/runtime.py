@@ -17,15 +17,17 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from aihub.core.db import build_engine, build_sessionmaker
+from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings
 from aihub.files.blobs import build_blob_store, close_blob_stores
 from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
+from aihub.media import presence
 from aihub.media.queue import JobQueue, build_queue
 from aihub.media.runner import ChargeKey
+from aihub.media.sweeper import MediaSweeper
 from aihub.media.worker import MediaWorker
 from aihub.provider_keys.pool import start_key_pool
 from aihub.providers.http import close_http_session, create_http_session
@@ -37,8 +39,12 @@ log = structlog.get_logger(__name__)
 class MediaRuntime:
     queue: JobQueue
     worker: MediaWorker | None
+    sweeper: MediaSweeper | None = None
+    """An API process without a worker still finds jobs of dead workers."""
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.close()
         if self.worker is not None:
             await self.worker.close()
         await self.queue.close()
@@ -90,9 +96,19 @@ async def start_media(
             queue=queue,
             settings=settings,
             charge_key=key_spend_charger(app_state),
+            state=app_state.infra.state,
         )
         await worker.start()
-    return MediaRuntime(queue=queue, worker=worker)
+        return MediaRuntime(queue=queue, worker=worker)
+    sweeper = MediaSweeper(
+        sessionmaker=app_state.sessionmaker,
+        bus=app_state.infra.events,
+        queue=queue,
+        settings=settings,
+        worker_seen=lambda: presence.worker_seen(app_state),
+    )
+    sweeper.start()
+    return MediaRuntime(queue=queue, worker=None, sweeper=sweeper)
 
 
 async def serve_worker(
@@ -106,7 +122,7 @@ async def serve_worker(
         loop.add_signal_handler(sig, stop.set)
     state = SimpleNamespace(settings=settings)
     state.secret_key = resolve_secret_key(settings)
-    engine = build_engine(settings.resolved_database_url)
+    engine = build_engine(settings.resolved_database_url, PoolLimits.of(settings))
     state.sessionmaker = build_sessionmaker(engine)
     state.infra = await build_infra(settings.redis_url)
     state.http = create_http_session()

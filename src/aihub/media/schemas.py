@@ -71,6 +71,13 @@ class MediaJobRead(BaseModel):
     finished_at: datetime | None
 
 
+class MediaJobSubmitted(MediaJobRead):
+    """The job as submitted; ``warning`` says when no media worker has been
+    seen (the job then waits in the queue)."""
+
+    warning: str | None = None
+
+
 class OpenAIImageRequest(BaseModel):
     """OpenAI's images.generate body; ``provider`` is aihub's extension (else
     the provider is the one whose catalog has the model and a key of yours)."""

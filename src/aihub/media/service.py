@@ -36,7 +36,7 @@ from aihub.gateway import limits
 from aihub.gateway.caller import Caller
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus
-from aihub.media import events, repository
+from aihub.media import events, presence, repository
 from aihub.media.errors import (
     MediaJobFinishedError,
     MediaJobNotFoundError,
@@ -111,9 +111,16 @@ async def _check_gateway_key(
     await limits.check_request(ctx.app_state, caller, allowed, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job: MediaJob
+    warning: str | None
+    """Set when no media worker has been seen (the job waits in the queue)."""
+
+
 async def submit_job(
     session: AsyncSession, ctx: MediaContext, *, caller: Caller, data: MediaJobCreate
-) -> MediaJob:
+) -> Submitted:
     _own_entry(data)
     info = catalog_service.check_media_request(
         data.provider,
@@ -134,6 +141,7 @@ async def submit_job(
         input_file = await files_service.resolve_ref(
             session, user_id=caller.user_id, ref=data.input_image
         )
+    await session.commit()  # the key lookup may need a connection of its own
     if not await ctx.pool.has_keys(data.provider, user_id=caller.user_id):
         raise ApiKeyNotFoundError(
             f"No {data.provider} API key: add one at /api/api-keys/"
@@ -168,7 +176,11 @@ async def submit_job(
         ),
     )
     await session.flush()
-    queued = await events.record(session, job, "queued", {"priority": data.priority})
+    seen = await presence.worker_seen(ctx.app_state)
+    queued_data: dict[str, Any] = {"priority": data.priority}
+    if seen.warning is not None:
+        queued_data["warning"] = seen.warning
+    queued = await events.record(session, job, "queued", queued_data)
     await session.commit()
     await events.publish(ctx.bus, job.id, [queued])
     await kick(ctx.queue, job)
@@ -179,8 +191,9 @@ async def submit_job(
         provider=job.provider,
         model=job.model,
         priority=data.priority,
+        warning=seen.warning,
     )
-    return job
+    return Submitted(job, seen.warning)
 
 
 def _dimensions(data: MediaJobCreate) -> tuple[int | None, int | None]:
@@ -401,7 +414,7 @@ async def generate_images(
 ) -> dict[str, Any]:
     """Submit an interactive job, wait for it, answer in OpenAI's shape."""
     provider = body.provider or await _image_provider(ctx, caller, body.model)
-    job = await submit_job(
+    submitted = await submit_job(
         session,
         ctx,
         caller=caller,
@@ -416,6 +429,7 @@ async def generate_images(
             priority="interactive",
         ),
     )
+    job = submitted.job
     final = await wait_for_job(
         ctx, job_id=job.id, timeout_s=ctx.settings.media_wait_timeout_s
     )

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from aihub.core.db import build_engine
+from aihub.core.startup_lock import holding_connection
 from aihub.models import Base
 
 config = context.config
@@ -47,7 +48,7 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = build_engine(_url())
-    async with engine.connect() as connection:
+    async with engine.connect() as connection, holding_connection(connection):
         await connection.run_sync(_run)
     await engine.dispose()
 

@@ -8,7 +8,44 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from aihub.media import presence
+
 log = structlog.get_logger(__name__)
+
+
+async def readiness(state: Any) -> tuple[int, dict[str, Any]]:
+    """``/ready``'s status code and body.
+
+    - database unreachable: 503 ``unavailable`` (this process cannot serve);
+    - Redis unreachable: 200 ``degraded`` with ``"redis": "unreachable"`` and
+      ``"limits": "per-process"``: the process keeps serving (streams go on,
+      rate limits are enforced per process), so a load balancer should keep
+      it; an operator alerts on ``degraded``;
+    - ``media_worker``: ``ok``, ``none_seen`` (no worker heartbeat within
+      AIHUB_MEDIA_WORKER_SEEN_TTL_S: media jobs wait; listed in ``warnings``,
+      status unchanged) or ``unknown`` (Redis unreachable).
+    """
+    checks = await check_readiness(state)
+    body: dict[str, Any] = {"status": "ok", "checks": checks}
+    warnings: list[str] = []
+    if checks.get("database") != "ok":
+        body["status"] = "unavailable"
+    elif checks.get("redis", "ok") != "ok":
+        body["status"] = "degraded"
+        body["redis"] = "unreachable"
+        body["limits"] = "per-process"
+        warnings.append(
+            "Redis is unreachable: rate limits are enforced per process, "
+            "stops and events reach this process only, orphan sweeps are paused"
+        )
+    if getattr(state, "media", None) is not None:
+        seen = await presence.worker_seen(state)
+        body["media_worker"] = {"status": seen.status, "last_seen_s": seen.last_seen_s}
+        if seen.warning is not None:
+            warnings.append(seen.warning)
+    if warnings:
+        body["warnings"] = warnings
+    return (503 if body["status"] == "unavailable" else 200), body
 
 
 async def check_readiness(state: Any) -> dict[str, str]:

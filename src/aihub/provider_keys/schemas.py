@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from aihub.core.db import utcnow
+from aihub.core.json_limits import check_json
 
 Provider = Literal[
     "openai", "azure", "anthropic", "qwen", "openai_compatible", "superduperai"
@@ -71,6 +72,7 @@ def check_settings(value: dict[str, Any] | None) -> dict[str, Any]:
     """A small JSON object; Azure's api_version and deployments, when given, typed."""
     if value is None:
         return {}
+    check_json(value, max_depth=MAX_SETTINGS_DEPTH)  # before orjson can choke
     if len(orjson.dumps(value)) > MAX_SETTINGS_BYTES:
         raise ValueError(f"settings must be at most {MAX_SETTINGS_BYTES} bytes")
     if _depth(value) > MAX_SETTINGS_DEPTH:

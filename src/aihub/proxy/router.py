@@ -11,6 +11,7 @@ from starlette.responses import StreamingResponse
 from aihub.chat.deps import Chat
 from aihub.core.deps import DbSession
 from aihub.core.pagination import Page
+from aihub.media import presence
 from aihub.provider_keys.discovery import discovered_models
 from aihub.proxy import replies, service
 from aihub.proxy.conversation import ask_of, start_answer
@@ -27,6 +28,7 @@ from aihub.proxy.schemas import (
     Completion,
     CompletionRequest,
     DeleteResult,
+    MediaWorkerStatus,
     ModelList,
     RenameResult,
     StatusRead,
@@ -137,7 +139,12 @@ async def list_models(
 )
 async def get_status(who: ProxyCaller, request: Request) -> StatusRead:
     accounts = await request.app.state.key_pool.pool_status(who.user.id)
-    return service.shape_status(accounts)
+    status = service.shape_status(accounts)
+    seen = await presence.worker_seen(request.app.state)
+    status.media_worker = MediaWorkerStatus(
+        status=seen.status, last_seen_s=seen.last_seen_s, warning=seen.warning
+    )
+    return status
 
 
 @router.post(

@@ -244,13 +244,23 @@ class ProviderStatus(BaseModel):
     invalid: int
 
 
+class MediaWorkerStatus(BaseModel):
+    status: Literal["ok", "none_seen", "unknown"]
+    """``none_seen``: no media worker heartbeat lately, media jobs wait in the
+    queue; ``unknown``: Redis does not answer."""
+    last_seen_s: float | None
+    warning: str | None
+
+
 class StatusRead(BaseModel):
     """GET /api/status: ``accounts`` as the seed lists them (one per key the
-    caller's calls may use) and the summary per provider."""
+    caller's calls may use) and the summary per provider; ``media_worker`` is
+    aihub's addition."""
 
     authenticated: bool
     accounts: list[PoolKeyStatus]
     providers: dict[str, ProviderStatus]
+    media_worker: MediaWorkerStatus | None = None
 
 
 class ChatCreated(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from aihub.categories.schemas import CategoryRead
+from aihub.core.json_limits import check_json
 
 DB_INT_MAX = 2**31 - 1  # PostgreSQL integer: larger ids can match nothing
 TITLE_MAX = 500
@@ -46,6 +47,7 @@ def check_text(value: str) -> str:
 def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any]:
     if value is None:
         return {}
+    check_json(value)
     try:
         encoded = orjson.dumps(value)
     except orjson.JSONEncodeError:

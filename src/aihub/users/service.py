@@ -31,7 +31,18 @@ async def bootstrap_admin(
 ) -> None:
     """Create or update the admin named by AIHUB_ADMIN_EMAIL/PASSWORD; with none
     configured and no admin yet, generate one and write its credentials to a
-    file readable only by the owner."""
+    file readable only by the owner. Idempotent: when another process created
+    the same admin in between (a unique violation), it is updated instead."""
+    try:
+        await _bootstrap_admin(sessionmaker, settings=settings)
+    except IntegrityError:
+        log.info("admin_created_concurrently")
+        await _bootstrap_admin(sessionmaker, settings=settings)
+
+
+async def _bootstrap_admin(
+    sessionmaker: async_sessionmaker[AsyncSession], *, settings: Settings
+) -> None:
     async with sessionmaker() as session:
         if settings.admin_email and settings.admin_password:
             await _upsert_admin(

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aihub.core.json_limits import check_json
+
 Language = Literal["ru", "en", "auto"]
 AudioEncoding = Literal["pcm16", "opus"]
 SttProvider = Literal["auto", "local", "openai", "openai_compatible"]
@@ -95,6 +97,7 @@ class IntentSpec(BaseModel):
     @field_validator("entities")
     @classmethod
     def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_json(value)
         if value.get("type", "object") != "object":
             raise ValueError("entities must be a JSON schema of type object")
         props = value.get("properties", {})
