@@ -151,6 +151,9 @@ def settings(database_url: str, redis_url: str | None, data_dir: Path) -> Settin
         log_format="console",
         log_level="WARNING",
         max_body_bytes=1024 * 1024,
+        # The stand-in providers live on 127.0.0.1 and users' keys point at them;
+        # ::1 stays refused: the SSRF tests aim at a loopback listener there.
+        outbound_allow=["127.0.0.1"],
     )
 
 

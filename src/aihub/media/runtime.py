@@ -24,11 +24,16 @@ from aihub.files.blobs import build_blob_store, close_blob_stores
 from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
+from aihub.infra.outbound import OutboundPolicy
 from aihub.media.queue import JobQueue, build_queue
 from aihub.media.runner import ChargeKey
 from aihub.media.worker import MediaWorker
 from aihub.provider_keys.pool import start_key_pool
-from aihub.providers.http import close_http_session, create_http_session
+from aihub.providers.http import (
+    close_http_session,
+    create_guarded_session,
+    create_http_session,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +115,8 @@ async def serve_worker(
     state.sessionmaker = build_sessionmaker(engine)
     state.infra = await build_infra(settings.redis_url)
     state.http = create_http_session()
+    state.outbound = OutboundPolicy.from_allow(settings.outbound_allow)
+    state.http_guarded = create_guarded_session(state.outbound)
     pool = await start_key_pool(
         state,
         default_wait_s=settings.key_wait_s,
@@ -126,5 +133,6 @@ async def serve_worker(
         await stop_gateway(state)  # writes the spend not yet stored
         await pool.close()
         await close_http_session(state.http)
+        await close_http_session(state.http_guarded)
         await state.infra.close()
         await engine.dispose()
