@@ -15,8 +15,10 @@ result files a provider reports on another host go through one policy:
 ``guarded_session`` builds the aiohttp session that enforces it on every
 connection: its resolver checks the addresses and hands the connector only those
 (so the connection goes to the address checked: no DNS rebinding), a client
-middleware checks scheme, userinfo and IP-literal hosts on every request and on
-every redirect hop (aiohttp follows at most 10), and no proxy applies. A refusal
+middleware checks IP-literal hosts on every request and on every redirect hop
+(aiohttp follows at most 10), and no proxy applies. (A URL's ``user:password@``
+is refused by ``check_url`` when a user saves it; aiohttp itself turns one into
+an Authorization header for the checked host, never into another host.) A refusal
 raises ``OutboundRefusedError`` before any socket is opened.
 """
 
