@@ -304,3 +304,112 @@ class TestUpstreamErrorsAreSanitised:
         assert response.status_code == 502, response.text
         message = response.json()["error"]["message"]
         assert message == "Provider error: The provider could not be reached"
+
+
+class TestImageLinksInMessages:
+    """A provider on the operator's network (a global key to a local vLLM)
+    would fetch an image link for the user: internal ones are refused first."""
+
+    @pytest.fixture
+    async def global_key(
+        self, client: httpx.AsyncClient, fake_upstream: FakeUpstream
+    ) -> str:
+        response = await client.post(
+            "/api/admin/api-keys/",
+            json={
+                "provider": "openai",
+                "api_key": "global-vision",
+                "base_url": fake_upstream.base_url("openai"),
+            },
+            headers=await admin_headers(client),
+        )
+        assert response.status_code == 201, response.text
+        return "global-vision"
+
+    @staticmethod
+    def _with_image(url: str) -> dict[str, Any]:
+        content = [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": url}},
+        ]
+        return {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": content}],
+        }
+
+    @pytest.mark.parametrize(
+        "link",
+        [
+            "http://169.254.169.254/latest/meta-data/iam/",
+            "http://[::ffff:127.0.0.1]:{port}/a.png",
+            "http://localhost:{port}/a.png",
+            "http://10.0.0.9/a.png",
+        ],
+    )
+    async def test_v1_refuses_an_internal_image_link(
+        self,
+        client: httpx.AsyncClient,
+        fake_upstream: FakeUpstream,
+        recorder: AcceptRecorder,
+        global_key: str,
+        link: str,
+    ) -> None:
+        user = await make_user(client)
+
+        response = await client.post(
+            "/v1/chat/completions",
+            json=self._with_image(link.format(port=recorder.port)),
+            headers=user.headers,
+        )
+
+        assert response.status_code == 403, response.text
+        error = response.json()["error"]
+        assert error["type"] == "permission_error"
+        assert error["message"].startswith("image URL ")
+        assert fake_upstream.requests_for(global_key) == []
+        assert recorder.accepted == 0
+
+    async def test_v1_passes_data_urls_and_public_links(
+        self,
+        client: httpx.AsyncClient,
+        fake_upstream: FakeUpstream,
+        global_key: str,
+    ) -> None:
+        user = await make_user(client)
+        for link in ("data:image/png;base64,iVBORw0KGgo=", "https://8.8.8.8/a.png"):
+            response = await client.post(
+                "/v1/chat/completions",
+                json=self._with_image(link),
+                headers=user.headers,
+            )
+            assert response.status_code == 200, response.text
+
+        assert len(fake_upstream.requests_for(global_key)) == 2
+
+    async def test_a_hub_message_refuses_an_internal_image_link(
+        self,
+        client: httpx.AsyncClient,
+        fake_upstream: FakeUpstream,
+        global_key: str,
+    ) -> None:
+        user = await make_user(client)
+        thread = await client.post(
+            "/api/threads/",
+            json={"title": "t", "provider": "openai", "model": "gpt-4o-mini"},
+            headers=user.headers,
+        )
+        assert thread.status_code == 201, thread.text
+
+        response = await client.post(
+            f"/api/threads/{thread.json()['id']}/send",
+            json={"content": "look", "images": ["http://169.254.169.254/x.png"]},
+            headers=user.headers,
+        )
+
+        assert response.status_code == 403, response.text
+        assert response.json()["error_type"] == "forbidden"
+        assert fake_upstream.requests_for(global_key) == []
+        messages = await client.get(
+            f"/api/threads/{thread.json()['id']}", headers=user.headers
+        )
+        assert messages.json()["messages"] == []  # nothing stored
