@@ -194,6 +194,9 @@ def _test_settings(
         password_hash_time_cost=1,
         password_hash_memory_kib=8,
         password_hash_parallelism=1,
+        # The stand-in providers live on 127.0.0.1 and users' keys point at them;
+        # ::1 stays refused: the SSRF tests aim at a loopback listener there.
+        outbound_allow=["127.0.0.1"],
     )
 
 

@@ -40,6 +40,7 @@ from aihub.gateway.keys_router import router as gateway_keys_router
 from aihub.gateway.keys_runtime import start_gateway, stop_gateway
 from aihub.gateway.openai_api import router as gateway_openai_router
 from aihub.infra import build_infra
+from aihub.infra.outbound import OutboundPolicy
 from aihub.media.openai_router import router as media_openai_router
 from aihub.media.router import router as media_router
 from aihub.media.runtime import start_media
@@ -50,7 +51,12 @@ from aihub.provider_keys.pool import start_key_pool
 from aihub.provider_keys.probe import start_probe
 from aihub.provider_keys.router import admin_router as admin_keys_router
 from aihub.provider_keys.router import router as provider_keys_router
-from aihub.providers.http import Timeouts, close_http_session, create_http_session
+from aihub.providers.http import (
+    Timeouts,
+    close_http_session,
+    create_guarded_session,
+    create_http_session,
+)
 from aihub.proxy.router import router as proxy_router
 from aihub.threads.router import router as threads_router
 from aihub.usage.router import router as usage_router
@@ -104,6 +110,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.infra = await build_infra(settings.redis_url)
     app.state.redis = app.state.infra.redis
     app.state.http = create_http_session()
+    app.state.outbound = OutboundPolicy.from_allow(settings.outbound_allow)
+    app.state.http_guarded = create_guarded_session(app.state.outbound)
     await start_gateway(app.state)
     await asyncio.to_thread(catalog_service.warm_up)
     async with startup_lock(engine):  # two processes starting together: one admin
@@ -166,6 +174,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await key_pool.close()
         await stop_gateway(app.state)
         await close_http_session(app.state.http)
+        await close_http_session(app.state.http_guarded)
         await app.state.infra.close()
         await engine.dispose()
 

@@ -99,6 +99,8 @@ class MediaScript:
     submit_failures: statuses answered to the next submits, in order;
     poll_failures: statuses answered to the next file GETs, in order;
     fail_generation: the file ends with a task in status ``error``;
+    result_url: the URL a done SuperDuperAI file reports instead of the fake's
+    own (a hostile provider pointing aihub elsewhere);
     gate: the file stays at its last step before done until the event is set
     (and OpenAI calls wait for it); retry_after: sent with 429s."""
 
@@ -108,6 +110,7 @@ class MediaScript:
     fail_generation: bool = False
     gate: threading.Event | None = None
     retry_after: float | None = None
+    result_url: str | None = None
 
 
 @dataclass
@@ -368,7 +371,7 @@ class FakeMediaUpstream:
         url = self._store(item.id, item.kind, item.width, item.height, item.duration)
         with self._lock:
             self.done_at.setdefault(item.id, time.perf_counter())
-        return web.json_response(self._file_object(item, url))
+        return web.json_response(self._file_object(item, script.result_url or url))
 
     async def _upload(self, request: web.Request) -> web.Response:
         key = self._bearer(request)

@@ -47,6 +47,7 @@ def worker_env(settings: Settings, **extra: Any) -> dict[str, str]:
         "AIHUB_FILES_DIR": str(settings.files_dir),
         "AIHUB_LOG_LEVEL": "WARNING",
         "AIHUB_LOG_FORMAT": "console",
+        "AIHUB_OUTBOUND_ALLOW": ",".join(settings.outbound_allow),
         **{f"AIHUB_{k.upper()}": str(v) for k, v in {**FAST, **extra}.items()},
     }
     env.update(values)
@@ -117,6 +118,7 @@ def media_worker_process(
         redis_url=redis_url,
         files_dir=media_files_dir,
         secret_key=SecretStr("test-secret-key-that-is-long-enough-for-hs256"),
+        outbound_allow=["127.0.0.1"],  # as the shared ``settings``: the stand-ins
     )
     worker = WorkerProcess(worker_env(base), data_dir / "worker.log")
     time.sleep(0.5)

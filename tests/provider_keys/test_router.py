@@ -101,10 +101,10 @@ class TestCreate:
             client,
             user.headers,
             provider="azure",
-            base_url="https://example.openai.azure.com/",
+            base_url="https://127.0.0.1:8443/",
             settings=settings,
         )
-        assert body["base_url"] == "https://example.openai.azure.com"
+        assert body["base_url"] == "https://127.0.0.1:8443"
         assert body["settings"] == settings
 
     @pytest.mark.parametrize(
@@ -272,12 +272,12 @@ class TestUpdate:
             url,
             json={
                 "provider": "openai_compatible",
-                "base_url": "http://ollama:11434/v1",
+                "base_url": "http://127.0.0.1:11434/v1",
             },
             headers=user.headers,
         )
         assert response.status_code == 200
-        assert response.json()["base_url"] == "http://ollama:11434/v1"
+        assert response.json()["base_url"] == "http://127.0.0.1:11434/v1"
 
     async def test_base_url_of_a_compatible_key_cannot_be_cleared(
         self, client: httpx.AsyncClient

@@ -115,7 +115,12 @@ class TestStatusMapping:
 
         assert KEY not in str(error)
         assert KEY not in repr(error)
-        assert "Incorrect API key" in error.message
+        # aihub's own words and the upstream's code, never the upstream's text
+        assert error.message == (
+            "The provider rejected the API key "
+            "(HTTP 401: invalid_api_key, invalid_request_error)"
+        )
+        assert "Incorrect API key" not in error.message
 
     async def test_a_stream_raises_before_any_event(
         self, http: aiohttp.ClientSession, fake_upstream: FakeUpstream

@@ -20,6 +20,7 @@ def _chat_deps(conn: HTTPConnection) -> ChatDeps:
     files = OwnFiles(
         build_blob_store(settings),
         link_bases(settings.public_url, str(conn.base_url)),
+        state.outbound,
     )
     return ChatDeps(
         llm=state.llm,

@@ -9,6 +9,7 @@ from aihub.core.errors import (
     ApiError,
     ApiKeyNotFoundError,
     BillingError,
+    ForbiddenError,
     InvalidContextError,
     RateLimitError,
 )
@@ -20,6 +21,7 @@ from aihub.providers.base import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
+from aihub.providers.errors import UpstreamRefused
 
 
 class UpstreamRejectedError(AihubError):
@@ -47,6 +49,8 @@ def as_hub_error(exc: BaseException) -> AihubError:
         return exc
     if not isinstance(exc, ProviderError):
         return ApiError("Unexpected failure while calling the provider")
+    if isinstance(exc, UpstreamRefused):  # no connection was made
+        return ForbiddenError(exc.message)
     message = f"Provider error: {exc.message}"
     if isinstance(exc, UpstreamRateLimited):
         headers = None

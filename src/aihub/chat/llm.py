@@ -40,7 +40,7 @@ from aihub.providers.base import (
     StreamEvent,
     UpstreamBadRequest,
 )
-from aihub.providers.http import Timeouts
+from aihub.providers.http import Timeouts, session_for
 from aihub.providers.registry import get_adapter
 
 log = structlog.get_logger(__name__)
@@ -154,7 +154,10 @@ class LlmCall:
             self.key_id = lease.key_id
             self.attempts += 1
             stream = adapter.stream(
-                client.http, lease.credentials, request, timeouts=client.timeouts
+                session_for(client.http, lease.credentials),
+                lease.credentials,
+                request,
+                timeouts=client.timeouts,
             )
             try:
                 async for event in stream:
@@ -191,7 +194,10 @@ class LlmCall:
             self.attempts += 1
             try:
                 completion = await adapter.complete(
-                    client.http, lease.credentials, request, timeouts=client.timeouts
+                    session_for(client.http, lease.credentials),
+                    lease.credentials,
+                    request,
+                    timeouts=client.timeouts,
                 )
             except ProviderError as exc:
                 if await lease.report(exc):

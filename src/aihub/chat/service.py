@@ -81,7 +81,9 @@ async def send(
     timeout_s: float,
 ) -> GenerationRun:
     thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
-    own = files_service.own_image_urls([_parts("", body.images)], deps.files)
+    images = [_parts("", body.images)]
+    await files_service.check_image_links(deps.files.outbound, images, deps.files.bases)
+    own = files_service.own_image_urls(images, deps.files)
     await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     options = Options(
         system_prompt=body.system_prompt,

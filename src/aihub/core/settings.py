@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     upstream_connect_timeout_s: float = Field(default=10.0, gt=0)
     upstream_idle_timeout_s: float = Field(default=120.0, gt=0)
     upstream_retries: int = Field(default=2, ge=0, le=10)
+    # CIDRs and host names users may reach though internal (aihub.infra.outbound).
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # "provider/model" -> ["provider/model", ...] tried when its keys cannot serve.
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
@@ -133,6 +135,13 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_outbound_allow(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value

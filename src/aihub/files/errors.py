@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from aihub.core.errors import NotFoundError, PayloadTooLargeError, ValidationFailedError
+from aihub.core.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationFailedError,
+)
 
 
 class StoredFileNotFoundError(NotFoundError):
@@ -15,3 +20,9 @@ class UnsupportedFileError(ValidationFailedError):
 
 class FileTooLargeError(PayloadTooLargeError):
     default_message = "File too large"
+
+
+class ImageUrlRefusedError(ForbiddenError):
+    """An image link in a message names an address the outbound policy refuses."""
+
+    default_message = "The image URL is refused by the outbound policy"

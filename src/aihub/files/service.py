@@ -23,12 +23,14 @@ from aihub.files import repository
 from aihub.files.blobs import BlobStore
 from aihub.files.errors import (
     FileTooLargeError,
+    ImageUrlRefusedError,
     StoredFileNotFoundError,
     UnsupportedFileError,
 )
 from aihub.files.models import StoredFile
 from aihub.files.probe import IMAGE_TYPES, probe
 from aihub.files.schemas import StoredFileRead
+from aihub.infra.outbound import OutboundPolicy, OutboundRefusedError
 from aihub.providers.base import ChatMessage
 
 URL_PREFIX = "/api/files/"
@@ -185,6 +187,8 @@ class OwnFiles:
 
     blobs: BlobStore
     bases: tuple[str, ...] = ()
+    outbound: OutboundPolicy | None = None
+    """The policy external image links must pass (see ``check_image_links``)."""
 
 
 def link_bases(*bases: str | None) -> tuple[str, ...]:
@@ -267,6 +271,33 @@ async def _own_image(
     if not row.media_type.startswith("image/"):
         raise UnsupportedFileError(f"Not an image: {row.filename}")
     return row
+
+
+async def check_image_links(
+    outbound: OutboundPolicy | None,
+    contents: Iterable[str | list[dict[str, Any]] | None],
+    bases: Sequence[str],
+) -> None:
+    """ImageUrlRefusedError (403) when an external image link names an address
+    the outbound policy refuses: a provider on the operator's network (a local
+    vLLM) would fetch it on the user's behalf. ``data:`` URLs and aihub's own
+    links pass; so does a name that does not resolve here (nothing to reach)."""
+    if outbound is None:
+        return
+    for content in contents:
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            url = _part_url(part) if isinstance(part, dict) else None
+            if url is None or url.startswith("data:"):
+                continue
+            if own_token(url, bases) is not None:
+                continue
+            try:
+                await outbound.check_url(url)
+            except OutboundRefusedError as exc:
+                if "does not resolve" not in exc.rule:
+                    raise ImageUrlRefusedError(exc.explain("image URL")) from exc
 
 
 async def check_own_images(

@@ -56,6 +56,7 @@ from aihub.providers.base import (
     Usage,
 )
 from aihub.providers.forward import ForwardResponse
+from aihub.providers.http import session_for
 from aihub.providers.registry import get_forwarding_adapter
 from aihub.usage.recording import CallRecord, cost_of
 from aihub.usage.writer import RequestLogWriter
@@ -213,7 +214,7 @@ async def _forward(
         sent = time.perf_counter()
         try:
             reply = await adapter.forward(
-                llm.http,
+                session_for(llm.http, lease.credentials),
                 lease.credentials,
                 path,
                 raw,

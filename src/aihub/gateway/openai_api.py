@@ -27,6 +27,7 @@ from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
 from aihub.core.json_limits import json_problem
+from aihub.files import service as files_service
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
 from aihub.gateway.limits import check_request, model_allowed, record_usage
@@ -61,6 +62,19 @@ _BODY_DOC = {
 
 def _overhead(started: float, wait_s: float) -> str:
     return f"{max(0.0, time.perf_counter() - started - wait_s) * 1000:.2f}"
+
+
+async def _check_image_links(request: Request, data: dict[str, Any]) -> None:
+    """External image links must pass the outbound policy (403 otherwise)."""
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        return
+    contents = [m.get("content") for m in messages if isinstance(m, dict)]
+    if not any(isinstance(c, list) for c in contents):
+        return
+    settings = request.app.state.settings
+    bases = files_service.link_bases(settings.public_url, str(request.base_url))
+    await files_service.check_image_links(request.app.state.outbound, contents, bases)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -171,6 +185,7 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     started = time.perf_counter()
     state = request.app.state
     data = await _json_body(request)
+    await _check_image_links(request, data)
     raw_model = _model_of(data)
     limit_headers = await check_request(
         state, caller, raw_model, _estimate_tokens(request)

@@ -17,6 +17,7 @@ from aihub.chat.llm import KEY_POOL_ERRORS, LlmClient, Target
 from aihub.provider_keys.lease import Lease
 from aihub.providers.base import ProviderError, UpstreamBadRequest
 from aihub.providers.forward import ForwardResponse
+from aihub.providers.http import session_for
 from aihub.providers.registry import get_forwarding_adapter
 
 
@@ -40,7 +41,7 @@ async def _forward_once(
         lease = await llm.pool.acquire(target.provider, user_id=user_id, timeout_s=left)
         try:
             reply = await adapter.forward(
-                llm.http,
+                session_for(llm.http, lease.credentials),
                 lease.credentials,
                 path,
                 body,

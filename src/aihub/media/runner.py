@@ -37,14 +37,16 @@ from aihub.files.blobs import BlobStore
 from aihub.files.models import StoredFile
 from aihub.files.probe import probe
 from aihub.infra.events import EventBus
+from aihub.infra.outbound import same_origin
 from aihub.media import events, repository
 from aihub.media.events import JobEvent
 from aihub.media.models import MediaJob
 from aihub.media.queue import JobQueue, RetryJob
 from aihub.provider_keys.lease import Lease
 from aihub.provider_keys.pool import KeyPool
-from aihub.providers.errors import ProviderError
-from aihub.providers.http import Timeouts
+from aihub.providers.base import Credentials
+from aihub.providers.errors import ProviderError, UpstreamRefused
+from aihub.providers.http import Timeouts, session_for
 from aihub.providers.media_base import (
     Follow,
     InputImage,
@@ -75,6 +77,10 @@ class _Generated:
     outputs: list[MediaOutput]
     key_id: int | None
     started: float
+    credentials: Credentials | None = None
+    base_url: str | None = None
+    """The provider's base URL: result files elsewhere are fetched under the
+    outbound URL policy."""
 
 
 class JobRunner:
@@ -311,6 +317,7 @@ class JobRunner:
             timeouts=self._timeouts,
         )
         key_ids: list[int] = []
+        used: list[Credentials] = []
 
         async def on_progress(progress: MediaProgress) -> None:
             await self._progress(job, progress)
@@ -324,13 +331,23 @@ class JobRunner:
 
         async def attempt(lease: Lease) -> list[MediaOutput]:
             key_ids.append(lease.key_id)
+            used.append(lease.credentials)
             return await adapter.generate(
-                self._http, lease.credentials, request, follow
+                session_for(self._http, lease.credentials),
+                lease.credentials,
+                request,
+                follow,
             )
 
         started = time.monotonic()
         outputs = await self._pool.call(job.provider, user_id=job.user_id, fn=attempt)
-        return _Generated(outputs, key_ids[-1] if key_ids else None, started)
+        creds = used[-1] if used else None
+        base = (creds.base_url if creds else None) or getattr(
+            adapter, "default_base_url", None
+        )
+        return _Generated(
+            outputs, key_ids[-1] if key_ids else None, started, creds, base
+        )
 
     async def _progress(self, job: MediaJob, progress: MediaProgress) -> None:
         values: dict[str, Any] = {"heartbeat_at": utcnow(), "stage": progress.stage}
@@ -364,17 +381,31 @@ class JobRunner:
             )
             await session.commit()
 
-    async def _fetch(
-        self, outputs: list[MediaOutput]
-    ) -> list[tuple[bytes, str | None]]:
+    def _download_session(
+        self, generated: _Generated, url: str
+    ) -> aiohttp.ClientSession:
+        """A user's key: its guarded session. An administrator's key: the
+        trusted one for files on the provider's own origin, the guarded one for
+        files anywhere else (a provider must not make aihub fetch internal URLs)."""
+        creds = generated.credentials
+        if creds is not None and creds.http is not None:
+            return creds.http
+        if generated.base_url is not None and same_origin(url, generated.base_url):
+            return self._http
+        guarded = self._pool.guarded_http
+        if guarded is None:
+            raise UpstreamRefused("No outbound policy session to fetch the file")
+        return guarded
+
+    async def _fetch(self, generated: _Generated) -> list[tuple[bytes, str | None]]:
         files = []
-        for output in outputs:
+        for output in generated.outputs:
             if output.data is not None:
                 files.append((output.data, output.media_type))
             elif output.url is not None:
                 files.append(
                     await download(
-                        self._http,
+                        self._download_session(generated, output.url),
                         output.url,
                         max_bytes=self._settings.media_max_artifact_bytes,
                     )
@@ -382,7 +413,7 @@ class JobRunner:
         return files
 
     async def _complete(self, job: MediaJob, generated: _Generated) -> None:
-        files = await self._fetch(generated.outputs)
+        files = await self._fetch(generated)
         stored: list[StoredFile] = []
         async with self._sessionmaker() as session:
             for index, (data, media_type) in enumerate(files, start=1):

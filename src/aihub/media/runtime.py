@@ -25,12 +25,17 @@ from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
 from aihub.media import presence
+from aihub.infra.outbound import OutboundPolicy
 from aihub.media.queue import JobQueue, build_queue
 from aihub.media.runner import ChargeKey
 from aihub.media.sweeper import MediaSweeper
 from aihub.media.worker import MediaWorker
 from aihub.provider_keys.pool import start_key_pool
-from aihub.providers.http import close_http_session, create_http_session
+from aihub.providers.http import (
+    close_http_session,
+    create_guarded_session,
+    create_http_session,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +131,8 @@ async def serve_worker(
     state.sessionmaker = build_sessionmaker(engine)
     state.infra = await build_infra(settings.redis_url)
     state.http = create_http_session()
+    state.outbound = OutboundPolicy.from_allow(settings.outbound_allow)
+    state.http_guarded = create_guarded_session(state.outbound)
     pool = await start_key_pool(
         state,
         default_wait_s=settings.key_wait_s,
@@ -142,5 +149,6 @@ async def serve_worker(
         await stop_gateway(state)  # writes the spend not yet stored
         await pool.close()
         await close_http_session(state.http)
+        await close_http_session(state.http_guarded)
         await state.infra.close()
         await engine.dispose()

@@ -16,7 +16,7 @@ from aihub.provider_keys import repository
 from aihub.provider_keys.models import ProviderKey
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import ProviderError
-from aihub.providers.http import Timeouts
+from aihub.providers.http import Timeouts, session_for
 from aihub.providers.registry import get_adapter
 
 log = structlog.get_logger(__name__)
@@ -45,7 +45,9 @@ async def _models_of(app_state: Any, row: ProviderKey) -> list[str]:
     try:
         async with asyncio.timeout(DISCOVERY_DEADLINE_S):
             models = await adapter.list_models(
-                app_state.http, key.credentials, timeouts=DISCOVERY_TIMEOUTS
+                session_for(app_state.http, key.credentials),
+                key.credentials,
+                timeouts=DISCOVERY_TIMEOUTS,
             )
     except (ProviderError, TimeoutError) as exc:
         log.info("model_discovery_failed", key_id=row.id, error=str(exc))

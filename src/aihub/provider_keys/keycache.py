@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,8 +44,10 @@ class KeyCache:
         on_row: OnRow,
         ttl_s: float,
         max_entries: int,
+        guarded_http: aiohttp.ClientSession | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._guarded_http = guarded_http
         self._box = box
         self._on_row = on_row
         self._ttl = ttl_s
@@ -75,7 +78,12 @@ class KeyCache:
             log.warning("provider_key_undecryptable", key_id=row.id)
             return None
         credentials = Credentials(
-            api_key=secret, base_url=row.base_url, settings=dict(row.settings or {})
+            api_key=secret,
+            base_url=row.base_url,
+            settings=dict(row.settings or {}),
+            # An administrator's (global) key is trusted to reach internal hosts;
+            # a user's goes through the outbound URL policy.
+            http=None if row.is_global else self._guarded_http,
         )
         return PoolKey(
             id=row.id,

@@ -51,6 +51,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -96,6 +97,7 @@ class KeyPool:
         max_cooldown_s: float = 3600.0,
         cache_ttl_s: float = 60.0,
         max_entries: int = 10_000,
+        guarded_http: aiohttp.ClientSession | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._state = state
@@ -106,12 +108,15 @@ class KeyPool:
         self.default_wait_s = default_wait_s
         self.default_cooldown_s = default_cooldown_s
         self.max_cooldown_s = max_cooldown_s
+        self.guarded_http = guarded_http
+        """The session of the outbound URL policy (users' keys, untrusted files)."""
         self._cache = KeyCache(
             sessionmaker=sessionmaker,
             box=box,
             on_row=self.load_health,
             ttl_s=cache_ttl_s,
             max_entries=max_entries,
+            guarded_http=guarded_http,
         )
         self._health: dict[int, Health] = {}
         self._wakeup = asyncio.Event()
@@ -428,6 +433,7 @@ async def start_key_pool(app_state: Any, **options: Any) -> KeyPool:
         box=SecretBox(app_state.secret_key),
         state=infra.state,
         events=infra.events,
+        guarded_http=app_state.http_guarded,
         **options,
     )
     await pool.start()

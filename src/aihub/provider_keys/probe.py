@@ -42,7 +42,7 @@ from aihub.provider_keys.lease import Lease, PoolKey
 from aihub.provider_keys.models import ProviderKey
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import ChatMessage, ChatRequest, Credentials, ProviderError
-from aihub.providers.http import Timeouts
+from aihub.providers.http import Timeouts, session_for
 from aihub.providers.registry import PROVIDERS as CHAT_PROVIDERS
 from aihub.providers.registry import get_adapter
 
@@ -199,7 +199,8 @@ def default_check(http: aiohttp.ClientSession) -> KeyCheck:
         if provider not in CHAT_PROVIDERS:  # media providers: no cheap check here
             return
         adapter = get_adapter(provider)
-        models = await adapter.list_models(http, creds, timeouts=PROBE_TIMEOUTS)
+        session = session_for(http, creds)
+        models = await adapter.list_models(session, creds, timeouts=PROBE_TIMEOUTS)
         if reason != health.REASON_BILLING:
             return
         model = probe_model(provider, models)
@@ -210,7 +211,7 @@ def default_check(http: aiohttp.ClientSession) -> KeyCheck:
             messages=[ChatMessage(role="user", content="ping")],
             max_tokens=1,
         )
-        await adapter.complete(http, creds, request, timeouts=PROBE_TIMEOUTS)
+        await adapter.complete(session, creds, request, timeouts=PROBE_TIMEOUTS)
 
     return check
 

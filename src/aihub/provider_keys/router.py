@@ -12,7 +12,7 @@ from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
 from aihub.provider_keys import service
-from aihub.provider_keys.deps import AppInfra, KeyBox
+from aihub.provider_keys.deps import AppInfra, KeyBox, Outbound
 from aihub.provider_keys.models import ProviderKey
 from aihub.provider_keys.schemas import (
     ProviderKeyCreate,
@@ -38,8 +38,11 @@ async def create_key(
     session: DbSession,
     box: KeyBox,
     infra: AppInfra,
+    outbound: Outbound,
 ) -> ProviderKey:
-    return await service.create_key(session, user=user, data=body, box=box, infra=infra)
+    return await service.create_key(
+        session, user=user, data=body, box=box, infra=infra, outbound=outbound
+    )
 
 
 @router.get("/{key_id}", response_model=ProviderKeyRead, summary="One API key")
@@ -55,9 +58,16 @@ async def update_key(
     session: DbSession,
     box: KeyBox,
     infra: AppInfra,
+    outbound: Outbound,
 ) -> ProviderKey:
     return await service.update_key(
-        session, user=user, key_id=key_id, data=body, box=box, infra=infra
+        session,
+        user=user,
+        key_id=key_id,
+        data=body,
+        box=box,
+        infra=infra,
+        outbound=outbound,
     )
 
 

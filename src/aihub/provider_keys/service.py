@@ -1,8 +1,11 @@
 """Provider keys: a user's own keys (/api/api-keys/) and the admins' global keys
 (/api/admin/api-keys/), encrypted at rest and shown masked.
 
-After each change the key pools of every process are told (CHANGED_CHANNEL) so
-they drop what they cached; a key whose credentials change starts healthy again.
+A user's ``base_url`` must pass the outbound URL policy when it is saved (a 422
+naming the rule); the global keys' are trusted (an admin may point one at a local
+Ollama or vLLM). After each change the key pools of every process are told
+(CHANGED_CHANNEL) so they drop what they cached; a key whose credentials change
+starts healthy again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.core.security import SecretBox, mask_secret
 from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.outbound import OutboundPolicy, OutboundRefusedError
 from aihub.infra.state import KeyValueStore
 from aihub.provider_keys import health, repository
 from aihub.provider_keys.errors import ProviderKeyInvalidError, ProviderKeyNotFoundError
@@ -74,8 +78,12 @@ async def create_key(
     box: SecretBox,
     infra: Infra,
     is_global: bool = False,
+    outbound: OutboundPolicy | None = None,
 ) -> ProviderKey:
-    """A new key of ``user``; ``is_global`` (admins only) shares it with everyone."""
+    """A new key of ``user``; ``is_global`` (admins only) shares it with everyone.
+    A user's key needs ``outbound``, the policy its ``base_url`` must pass."""
+    if not is_global:
+        await check_user_base_url(outbound, data.base_url)
     key = repository.add_key(
         session,
         ProviderKey(
@@ -111,9 +119,26 @@ async def update_key(
     data: ProviderKeyUpdate,
     box: SecretBox,
     infra: Infra,
+    outbound: OutboundPolicy | None,
 ) -> ProviderKey:
+    if "base_url" in data.model_fields_set:  # checked before the session is used
+        await check_user_base_url(outbound, data.base_url)
     key = await get_key(session, user=user, key_id=key_id)
     return await _apply_update(session, key=key, data=data, box=box, infra=infra)
+
+
+async def check_user_base_url(
+    outbound: OutboundPolicy | None, base_url: str | None
+) -> None:
+    """ProviderKeyInvalidError unless the policy lets users reach ``base_url``."""
+    if base_url is None:
+        return
+    if outbound is None:
+        raise ProviderKeyInvalidError("base_url cannot be checked: no outbound policy")
+    try:
+        await outbound.check_url(base_url)
+    except OutboundRefusedError as exc:
+        raise ProviderKeyInvalidError(exc.explain("base_url")) from exc
 
 
 async def update_global_key(

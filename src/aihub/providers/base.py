@@ -87,6 +87,10 @@ class Credentials:
     api_key: str = field(repr=False)
     base_url: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    http: aiohttp.ClientSession | None = field(default=None, repr=False, compare=False)
+    """The session every call with this key must use (a user's key: the one
+    guarded by the outbound URL policy); None: the caller's. See
+    ``http.session_for``."""
 
 
 @dataclass(frozen=True, slots=True)

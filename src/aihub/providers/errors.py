@@ -9,12 +9,16 @@ ProviderError (status, message, code, retryable, error_type)
  │                           malformed replies                             transient
  ├── UpstreamTimeout         connect timeout, idle timeout between chunks,
  │                           408/504                                       transient
- └── UpstreamBadRequest      400, 404, 422 and other 4xx; is_context_error when
-                             the body says the prompt/context is too long
+ ├── UpstreamBadRequest      400, 404, 422 and other 4xx; is_context_error when
+ │                           the body says the prompt/context is too long
+ └── UpstreamRefused         the outbound URL policy refused the address (no
+                             connection was made)
 
 `retryable` means the same request may succeed later (after a backoff, or on
 another key); the key pool acts on the class. `error_type` is the seed 003 error
-type a caller reports. Messages are short and never carry the API key.
+type a caller reports. Messages are aihub's own, per status, with at most the
+upstream's error code: an upstream's body never reaches users (it may come from
+a server a user pointed aihub at), nor the API key.
 """
 
 from __future__ import annotations
@@ -143,6 +147,11 @@ class UpstreamBadRequest(ProviderError):
         return "invalid_context" if self.is_context_error else "api_error"
 
 
+class UpstreamRefused(ProviderError):
+    default_message = "The provider's address is refused by the outbound policy"
+    seed_error_type = "forbidden"
+
+
 def redact(text: str, secret: str | None = None) -> str:
     """The text without the key (exact) nor anything that looks like one."""
     if secret:
@@ -184,6 +193,47 @@ def _has(lowered: bytes, markers: tuple[bytes, ...]) -> bool:
     return any(marker in lowered for marker in markers)
 
 
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+_STATUS_TEXT = {
+    400: "the provider rejected the request",
+    401: "the provider rejected the API key",
+    402: "the provider's quota or credit is exhausted",
+    403: "the provider refused access",
+    404: "the provider does not know this model or endpoint",
+    408: "the provider timed out",
+    413: "the request is too large for the provider",
+    422: "the provider rejected the request",
+    429: "the provider's rate limit was reached",
+}
+
+
+def safe_code(value: str | None) -> str | None:
+    """An upstream error code or type when it is a plain identifier
+    (``context_length_exceeded``), else None: nothing else of a body is shown."""
+    if value is None or _TOKEN.fullmatch(value) is None or _SECRET.search(value):
+        return None
+    return value
+
+
+def safe_message(status: int | None, code: str | None, kind: str | None) -> str:
+    """aihub's own message for an upstream failure: the status and the
+    upstream's error code/type, never its text."""
+    if status is None:
+        text = "the provider reported an error"
+    elif status in _STATUS_TEXT:
+        text = _STATUS_TEXT[status]
+    elif status >= 500:
+        text = "the provider failed"
+    else:
+        text = "the provider rejected the request"
+    detail = ", ".join(
+        dict.fromkeys(c for c in (safe_code(code), safe_code(kind)) if c)
+    )
+    where = f"HTTP {status}" if status is not None else "in the stream"
+    text = f"{text[0].upper()}{text[1:]} ({where}"
+    return f"{text}: {detail})" if detail else f"{text})"
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -191,9 +241,11 @@ def error_from_response(
     *,
     secret: str | None = None,
 ) -> ProviderError:
-    """The typed error for a non-2xx upstream reply."""
-    message, code, _kind = _error_fields(body[:65536])
-    message = redact(message or f"Upstream returned HTTP {status}", secret)
+    """The typed error for a non-2xx upstream reply (the body is read only to
+    classify it and take its error code)."""
+    _message, code, kind = _error_fields(body[:65536])
+    message = redact(safe_message(status, code, kind), secret)
+    code = safe_code(code)
     lowered = body[:65536].lower()
     if status == 402 or (status in (400, 403, 429) and _has(lowered, _QUOTA_MARKERS)):
         return UpstreamQuotaExceeded(message, status=status, code=code)
@@ -215,9 +267,10 @@ def error_from_response(
 
 def error_from_event(data: Any, *, secret: str | None = None) -> ProviderError:
     """The typed error for an `error` object sent inside a 200 stream."""
-    message, code, kind = _payload_fields(data)
-    message = redact(message or "Upstream stream error", secret)
-    words = f"{kind or ''} {code or ''} {message}".lower()
+    text, code, kind = _payload_fields(data)
+    message = redact(safe_message(None, code, kind), secret)
+    words = f"{kind or ''} {code or ''} {text or ''}".lower()
+    code = safe_code(code)
     raw = words.encode()
     if _has(raw, _QUOTA_MARKERS):
         return UpstreamQuotaExceeded(message, status=None, code=code)

@@ -6,6 +6,10 @@ The app builds the session in its lifespan and passes it to every adapter call:
     http = create_http_session()
     ...
     await close_http_session(http)
+
+A user's key carries a second, policy-guarded session in its ``Credentials``
+(``create_guarded_session``, see ``aihub.infra.outbound``); a caller passes
+``session_for(http, creds)`` so that key's calls use it.
 """
 
 from __future__ import annotations
@@ -19,17 +23,22 @@ import aiohttp
 import orjson
 import yarl
 
+from aihub.infra.outbound import OutboundPolicy, OutboundRefusedError, guarded_session
+from aihub.providers.base import Credentials
 from aihub.providers.errors import (
     ProviderError,
     UpstreamBadRequest,
+    UpstreamRefused,
     UpstreamTimeout,
     UpstreamUnavailable,
     error_from_response,
-    redact,
 )
 
 USER_AGENT = "aihub/0.1"
 MAX_ERROR_BODY = 64 * 1024
+UNREACHABLE = "The provider could not be reached"
+"""One message for refused, timed-out, reset and unresolvable connections: which
+of them it was would tell a caller whether a port is open."""
 
 
 def _dumps(value: Any) -> str:
@@ -62,6 +71,29 @@ def create_http_session(
         trust_env=trust_env,
         raise_for_status=False,
     )
+
+
+def create_guarded_session(
+    policy: OutboundPolicy, *, limit: int = 1000, keepalive_s: float = 60.0
+) -> aiohttp.ClientSession:
+    """The session for users' keys and untrusted result files: like
+    ``create_http_session`` but every address checked against ``policy``."""
+    return guarded_session(
+        policy,
+        limit=limit,
+        keepalive_s=keepalive_s,
+        timeout=Timeouts().complete,
+        headers={"User-Agent": USER_AGENT},
+        json_serialize=_dumps,
+    )
+
+
+def session_for(
+    http: aiohttp.ClientSession, creds: Credentials
+) -> aiohttp.ClientSession:
+    """The session a call with ``creds`` must use: the key's own (a user's key:
+    the guarded one), else ``http``."""
+    return creds.http if creds.http is not None else http
 
 
 async def close_http_session(http: aiohttp.ClientSession) -> None:
@@ -113,22 +145,22 @@ def join_url(base: str, path: str) -> yarl.URL:
 
 def translate(exc: BaseException, *, secret: str | None = None) -> ProviderError:
     """The ProviderError for a client-side failure (timeout, connection, drop)."""
+    del secret  # no message below carries the exception's text
     if isinstance(exc, ProviderError):
         return exc
+    if isinstance(exc, OutboundRefusedError):
+        return UpstreamRefused(
+            f"The provider's address is refused: it {exc.rule}", status=403
+        )
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return UpstreamTimeout("Timed out connecting to the upstream")
+        return UpstreamUnavailable(UNREACHABLE)
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout("Upstream went silent longer than the idle timeout")
     if isinstance(exc, aiohttp.InvalidURL):
         return UpstreamBadRequest("Invalid upstream URL", status=None)
     if isinstance(exc, aiohttp.ClientPayloadError):
         return UpstreamUnavailable("Upstream connection dropped mid-reply")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return UpstreamUnavailable("Upstream closed the connection")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamUnavailable("Cannot connect to the upstream")
-    detail = redact(str(exc) or type(exc).__name__, secret)
-    return UpstreamUnavailable(f"Upstream connection failed: {detail}")
+    return UpstreamUnavailable(UNREACHABLE)
 
 
 async def raise_for_reply(

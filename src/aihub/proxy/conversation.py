@@ -262,7 +262,10 @@ async def start_answer(
     answer (the run stores it as it comes); the key's x-ratelimit-* headers
     come back too."""
     model = _model(ask, caller)
-    own = files_service.own_image_urls((t.parts for t in ask.turns), deps.files)
+    files = deps.files
+    parts = [t.parts for t in ask.turns]
+    await files_service.check_image_links(files.outbound, parts, files.bases)
+    own = files_service.own_image_urls(parts, deps.files)
     await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     headers = await accounting.admit(
         app_state, caller, model=model, estimated_tokens=_estimated_tokens(ask)

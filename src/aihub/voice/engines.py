@@ -20,6 +20,7 @@ from typing import Any, Literal
 from aihub.catalog import service as catalog_service
 from aihub.catalog.tokens import acount_tokens
 from aihub.providers.base import ProviderError
+from aihub.providers.http import session_for
 from aihub.providers.stt_base import Pcm, SttOptions, Transcript
 from aihub.providers.stt_local import is_available as local_stt_available
 from aihub.providers.tts_base import TtsOptions
@@ -210,7 +211,11 @@ async def transcribe(
     async def attempt(lease: Any) -> Transcript:
         call.key_id = lease.key_id
         return await adapter.transcribe(
-            rt.http, lease.credentials, audio, options=options, timeouts=rt.timeouts
+            session_for(rt.http, lease.credentials),
+            lease.credentials,
+            audio,
+            options=options,
+            timeouts=rt.timeouts,
         )
 
     wait_s = 0.0 if partial else None
@@ -301,7 +306,7 @@ async def _stream(
         call.key_id = lease.key_id
         sent = False
         stream = adapter.stream(
-            rt.http,
+            session_for(rt.http, lease.credentials),
             lease.credentials,
             text,
             options=options,

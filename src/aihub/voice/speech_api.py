@@ -32,6 +32,7 @@ from aihub.core.errors import (
 from aihub.gateway.caller import Caller
 from aihub.gateway.limits import check_request, record_usage
 from aihub.providers.base import ProviderError
+from aihub.providers.http import session_for
 from aihub.providers.stt_base import Pcm, SttOptions, from_wav, to_wav
 from aihub.providers.stt_local import LocalWhisperAdapter
 from aihub.providers.stt_local import is_available as local_stt_available
@@ -198,7 +199,7 @@ async def _remote_transcribe(
     async def attempt(lease: Any) -> dict[str, Any]:
         call.key_id = lease.key_id
         return await adapter.forward_file(
-            rt.http,
+            session_for(rt.http, lease.credentials),
             lease.credentials,
             file=file,
             filename=filename,
@@ -320,7 +321,10 @@ async def _remote_speech(
             )
             try:
                 async with adapter.open_speech(
-                    rt.http, lease.credentials, upstream, timeouts=rt.timeouts
+                    session_for(rt.http, lease.credentials),
+                    lease.credentials,
+                    upstream,
+                    timeouts=rt.timeouts,
                 ) as resp:
                     async for chunk in resp.content.iter_any():
                         sent = True
