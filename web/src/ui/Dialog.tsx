@@ -1,7 +1,8 @@
 /**
  * A modal dialog on the native <dialog> element: the browser makes the rest of
  * the page inert and handles Escape; we move focus in on open and give it back
- * to the element that had it on close.
+ * to the element that had it on close. Mark the control to focus first with
+ * `data-autofocus`.
  */
 import { type ReactNode, useEffect, useId, useRef } from "react";
 
@@ -40,9 +41,11 @@ export function Dialog({
       if (typeof el.showModal === "function") el.showModal();
       else el.setAttribute("open", "");
     }
-    const first = el.querySelector<HTMLElement>(
-      "[autofocus], input:not([type=hidden]), select, textarea, button:not([data-dialog-close])",
-    );
+    const first =
+      el.querySelector<HTMLElement>("[data-autofocus]") ??
+      el.querySelector<HTMLElement>(
+        "input:not([type=hidden]), select, textarea, button:not([data-dialog-close])",
+      );
     (first ?? el).focus();
     return () => {
       if (el.open) {

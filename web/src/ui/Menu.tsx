@@ -1,8 +1,9 @@
 /**
  * A menu button: opens a list of actions, arrow keys move, Escape closes and
- * gives focus back to the button (WAI-ARIA menu button pattern).
+ * gives focus back to the button (WAI-ARIA menu button pattern). The list is
+ * positioned fixed from the button so scrolling containers never clip it.
  */
-import { type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { type CSSProperties, type ReactNode, useEffect, useId, useRef, useState } from "react";
 
 export type MenuItem = {
   label: string;
@@ -16,15 +17,14 @@ export function Menu({
   icon,
   items,
   className,
-  align = "end",
 }: {
   label: string;
   icon: ReactNode;
   items: MenuItem[];
   className?: string;
-  align?: "start" | "end";
 }) {
   const [open, setOpen] = useState(false);
+  const [pos, setPos] = useState<CSSProperties>({});
   const btn = useRef<HTMLButtonElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const id = useId();
@@ -37,13 +37,41 @@ export function Menu({
         setOpen(false);
       }
     };
+    const onScroll = (e: Event) => {
+      if (!list.current?.contains(e.target as Node)) setOpen(false);
+    };
     document.addEventListener("mousedown", onDown);
-    return () => document.removeEventListener("mousedown", onDown);
+    window.addEventListener("scroll", onScroll, true);
+    window.addEventListener("resize", onScroll);
+    return () => {
+      document.removeEventListener("mousedown", onDown);
+      window.removeEventListener("scroll", onScroll, true);
+      window.removeEventListener("resize", onScroll);
+    };
   }, [open]);
+
+  function place() {
+    const r = btn.current?.getBoundingClientRect();
+    if (!r) return;
+    const h = window.innerHeight;
+    const w = window.innerWidth;
+    const below = h - r.bottom;
+    const style: CSSProperties = { position: "fixed" };
+    if (below < 260 && r.top > below) style.bottom = h - r.top + 4;
+    else style.top = r.bottom + 4;
+    if (r.left + 200 > w) style.right = Math.max(4, w - r.right);
+    else style.left = Math.max(4, r.left);
+    setPos(style);
+  }
 
   function close(focusButton = true) {
     setOpen(false);
     if (focusButton) btn.current?.focus();
+  }
+
+  function toggle() {
+    if (!open) place();
+    setOpen((o) => !o);
   }
 
   function onKey(e: React.KeyboardEvent) {
@@ -83,11 +111,12 @@ export function Menu({
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={open ? id : undefined}
-        onClick={() => setOpen((o) => !o)}
+        onClick={toggle}
         onKeyDown={(e) => {
           if (e.key === "ArrowDown" && !open) {
             e.preventDefault();
-            setOpen(true);
+            e.stopPropagation();
+            toggle();
           }
         }}
       >
@@ -99,7 +128,8 @@ export function Menu({
           id={id}
           role="menu"
           aria-label={label}
-          className={`menu-list menu-${align}`}
+          className="menu-list"
+          style={pos}
           tabIndex={-1}
           onKeyDown={onKey}
         >

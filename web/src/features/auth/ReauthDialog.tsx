@@ -59,7 +59,7 @@ export function ReauthDialog() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           required
-          autoFocus
+          data-autofocus
         />
         {error ? (
           <p className="form-error" role="alert">

@@ -57,7 +57,6 @@ export function Sidebar() {
         <Menu
           label="User menu"
           icon={<DotsIcon />}
-          align="start"
           items={[
             {
               label: "Keyboard shortcuts",
