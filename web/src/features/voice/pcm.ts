@@ -15,7 +15,7 @@ export function floatToPcm16(samples: Float32Array): Int16Array {
 }
 
 /** PCM16 little-endian bytes -> floats in [-1, 1). An odd trailing byte is ignored. */
-export function pcm16ToFloat(bytes: ArrayBuffer | Uint8Array): Float32Array {
+export function pcm16ToFloat(bytes: ArrayBuffer | Uint8Array): Float32Array<ArrayBuffer> {
   const view =
     bytes instanceof Uint8Array
       ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)

@@ -54,7 +54,10 @@ export class PcmPlayer {
     const src = this.ctx.createBufferSource();
     src.buffer = buffer;
     src.connect(this.ctx.destination);
-    const start = Math.max(this.next, this.ctx.currentTime + (this.sources.size ? 0 : START_LEAD_S));
+    const start = Math.max(
+      this.next,
+      this.ctx.currentTime + (this.sources.size ? 0 : START_LEAD_S),
+    );
     const duration = samples.length / this.rate;
     this.next = start + duration;
     this.receivedS += duration;

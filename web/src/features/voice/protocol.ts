@@ -66,7 +66,13 @@ export function parseServerEvent(text: string): ServerEvent | null {
   return typeof type === "string" ? (value as ServerEvent) : null;
 }
 
-export type TurnStatus = "listening" | "thinking" | "answering" | "complete" | "interrupted" | "error";
+export type TurnStatus =
+  | "listening"
+  | "thinking"
+  | "answering"
+  | "complete"
+  | "interrupted"
+  | "error";
 
 export type Turn = {
   id: string;
@@ -85,7 +91,14 @@ export type Turn = {
   error: string | null;
 };
 
-export type Phase = "idle" | "connecting" | "listening" | "hearing" | "thinking" | "speaking" | "ended";
+export type Phase =
+  | "idle"
+  | "connecting"
+  | "listening"
+  | "hearing"
+  | "thinking"
+  | "speaking"
+  | "ended";
 
 export type VoiceState = {
   sessionId: string | null;
@@ -154,7 +167,11 @@ export function voiceReducer(state: VoiceState, action: VoiceAction): VoiceState
     case "local.typed":
       return { ...state, pendingTyped: action.text, phase: "thinking" };
     case "local.closed":
-      return { ...state, phase: state.phase === "ended" ? "ended" : "idle", error: action.error ?? state.error };
+      return {
+        ...state,
+        phase: state.phase === "ended" ? "ended" : "idle",
+        error: action.error ?? state.error,
+      };
     case "local.playback-ended":
       return state.phase === "speaking" ? { ...state, phase: "listening" } : state;
     case "server":
@@ -180,7 +197,11 @@ function onServer(state: VoiceState, ev: ServerEvent): VoiceState {
         : { ...state, phase: "hearing" };
     case "input_audio.speech_stopped":
       if (ev.discarded && ev.turn_id) {
-        return { ...state, phase: "listening", turns: state.turns.filter((t) => t.id !== ev.turn_id || t.user) };
+        return {
+          ...state,
+          phase: "listening",
+          turns: state.turns.filter((t) => t.id !== ev.turn_id || t.user),
+        };
       }
       return { ...state, phase: "thinking" };
     case "transcript.partial":
@@ -192,7 +213,12 @@ function onServer(state: VoiceState, ev: ServerEvent): VoiceState {
         return { ...next, phase: "listening" };
       }
       return {
-        ...withTurn(state, ev.turn_id, (t) => ({ ...t, user: ev.text, userFinal: true, status: "thinking" })),
+        ...withTurn(state, ev.turn_id, (t) => ({
+          ...t,
+          user: ev.text,
+          userFinal: true,
+          status: "thinking",
+        })),
         phase: "thinking",
       };
     }
@@ -205,7 +231,10 @@ function onServer(state: VoiceState, ev: ServerEvent): VoiceState {
     case "response.audio.start":
       return { ...withTurn(state, ev.turn_id, (t) => ({ ...t, spoken: true })), phase: "speaking" };
     case "response.interrupted":
-      return { ...withTurn(state, ev.turn_id, (t) => ({ ...t, status: "interrupted" })), phase: "listening" };
+      return {
+        ...withTurn(state, ev.turn_id, (t) => ({ ...t, status: "interrupted" })),
+        phase: "listening",
+      };
     case "response.done": {
       const status: TurnStatus =
         ev.status === "interrupted" ? "interrupted" : ev.status === "error" ? "error" : "complete";

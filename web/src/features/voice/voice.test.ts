@@ -6,8 +6,8 @@ import {
   floatToPcm16,
   pcm16Bytes,
   pcm16ToFloat,
-  rateOfFormat,
   Resampler,
+  rateOfFormat,
 } from "./pcm";
 import { type AudioOut, PcmPlayer } from "./player";
 import { initialVoiceState, type ServerEvent, type VoiceAction, voiceReducer } from "./protocol";
@@ -28,7 +28,9 @@ describe("pcm", () => {
     expect(whole.length).toBe(320);
     expect([...whole.slice(0, 4)]).toEqual([0, 1, 0, 1]);
     const r = new Resampler(48000, 16000);
-    const parts = [input.slice(0, 100), input.slice(100, 101), input.slice(101)].map((c) => [...r.process(c)]);
+    const parts = [input.slice(0, 100), input.slice(100, 101), input.slice(101)].map((c) => [
+      ...r.process(c),
+    ]);
     expect(parts.flat()).toEqual([...whole]);
   });
 
@@ -57,7 +59,8 @@ describe("pcm", () => {
   it("turns 48 kHz microphone chunks into 16 kHz 20 ms frames", () => {
     const p = new CapturePipeline(48000, 16000);
     let bytes = 0;
-    for (let i = 0; i < 10; i++) for (const fr of p.push(new Float32Array(2048).fill(0.25))) bytes += fr.byteLength;
+    for (let i = 0; i < 10; i++)
+      for (const fr of p.push(new Float32Array(2048).fill(0.25))) bytes += fr.byteLength;
     // 20480 samples at 48 kHz = 6826 at 16 kHz = 21 whole frames of 640 bytes
     expect(bytes).toBe(21 * 640);
   });
@@ -128,13 +131,24 @@ describe("voiceReducer", () => {
     expect(s.phase).toBe("listening");
     s = voiceReducer(s, { type: "local.typed", text: "Hello there" });
     s = run([{ type: "response.text.delta", turn_id: "t9", delta: "Hi!" }], s);
-    expect(s.turns[0]).toMatchObject({ id: "t9", user: "Hello there", typed: true, assistant: "Hi!" });
+    expect(s.turns[0]).toMatchObject({
+      id: "t9",
+      user: "Hello there",
+      typed: true,
+      assistant: "Hi!",
+    });
   });
 
   it("keeps a TTS failure's text, fails the turn on an LLM error", () => {
     const s = run([
       { type: "transcript.final", turn_id: "a", text: "hi" },
-      { type: "error", turn_id: "a", stage: "tts", error_message: "no voice", error_type: "api_error" },
+      {
+        type: "error",
+        turn_id: "a",
+        stage: "tts",
+        error_message: "no voice",
+        error_type: "api_error",
+      },
       { type: "transcript.final", turn_id: "b", text: "again" },
       { type: "error", turn_id: "b", stage: "llm", error_message: "down", error_type: "api_error" },
       { type: "error", error_message: "rate limited", error_type: "rate_limit" },
@@ -219,7 +233,10 @@ describe("VoiceSocket", () => {
     (FakeSocket.all[0] as FakeSocket).drop(1006);
     await tick();
     await tick();
-    expect(FakeSocket.all.map((s) => s.url)).toEqual(["ws://h/ws/audio?token=a", "ws://h/ws/audio?token=r1"]);
+    expect(FakeSocket.all.map((s) => s.url)).toEqual([
+      "ws://h/ws/audio?token=a",
+      "ws://h/ws/audio?token=r1",
+    ]);
     (FakeSocket.all[1] as FakeSocket).drop(4409);
     await tick();
     expect(closed).toEqual([[4409, false]]);
@@ -238,14 +255,22 @@ describe("VoiceSocket", () => {
   });
 
   it("rewrites the server's ws_url onto the page's origin", () => {
-    expect(socketUrlForPage("ws://127.0.0.1:8000/ws/audio?token=abc", new URL("https://hub.example/voice"))).toBe(
-      "wss://hub.example/ws/audio?token=abc",
-    );
+    expect(
+      socketUrlForPage(
+        "ws://127.0.0.1:8000/ws/audio?token=abc",
+        new URL("https://hub.example/voice"),
+      ),
+    ).toBe("wss://hub.example/ws/audio?token=abc");
   });
 });
 
 describe("PcmPlayer", () => {
-  type Src = { start: number | null; stopped: boolean; onended: (() => void) | null; length: number };
+  type Src = {
+    start: number | null;
+    stopped: boolean;
+    onended: (() => void) | null;
+    length: number;
+  };
   function fakeOut() {
     const sources: Src[] = [];
     const out = {
