@@ -1388,7 +1388,7 @@ export interface components {
              * @default assistant
              * @constant
              */
-            role: "assistant";
+            role?: "assistant";
             /** Content */
             content: string;
         };
@@ -1446,24 +1446,24 @@ export interface components {
              * @default pcm16
              * @enum {string}
              */
-            encoding: "pcm16" | "opus";
+            encoding?: "pcm16" | "opus";
             /**
              * Sample Rate
              * @default 16000
              */
-            sample_rate: number;
+            sample_rate?: number;
             /**
              * Channels
              * @default 1
              * @constant
              */
-            channels: 1;
+            channels?: 1;
             /**
              * Frame Ms
              * @default 20
              * @enum {integer}
              */
-            frame_ms: 10 | 20 | 40 | 60;
+            frame_ms?: 10 | 20 | 40 | 60;
         };
         /**
          * AvailableModel
@@ -1490,7 +1490,7 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding" | "image" | "video" | "stt" | "tts";
+            kind?: "chat" | "embedding" | "image" | "video" | "stt" | "tts";
             /** Max Output Tokens */
             max_output_tokens?: number | null;
             accepts?: components["schemas"]["MediaAccepts"] | null;
@@ -1499,7 +1499,7 @@ export interface components {
              * @default catalog
              * @enum {string}
              */
-            source: "catalog" | "discovered";
+            source?: "catalog" | "discovered";
         };
         /** AvailableModelList */
         AvailableModelList: {
@@ -1521,7 +1521,7 @@ export interface components {
              * @default json
              * @enum {string}
              */
-            response_format: "json" | "text" | "verbose_json" | "srt" | "vtt";
+            response_format?: "json" | "text" | "verbose_json" | "srt" | "vtt";
             /** Temperature */
             temperature?: number | null;
         };
@@ -1540,7 +1540,7 @@ export interface components {
              * Scope
              * @default
              */
-            scope: string;
+            scope?: string;
             /** Client Id */
             client_id?: string | null;
             /**
@@ -1656,7 +1656,7 @@ export interface components {
              * Stream
              * @default false
              */
-            stream: boolean;
+            stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
             /** Max Tokens */
             max_tokens?: number | null;
@@ -1692,7 +1692,7 @@ export interface components {
              * Index
              * @default 0
              */
-            index: number;
+            index?: number;
             message: components["schemas"]["AnswerMessage"];
             /** Finish Reason */
             finish_reason: string | null;
@@ -1734,7 +1734,7 @@ export interface components {
              * @default chat.completion
              * @constant
              */
-            object: "chat.completion";
+            object?: "chat.completion";
             /** Created */
             created: number;
             /** Model */
@@ -2014,7 +2014,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Entities */
             entities?: {
                 [key: string]: unknown;
@@ -2049,7 +2049,7 @@ export interface components {
              *       "max": 1
              *     }
              */
-            count: components["schemas"]["IntRange"];
+            count?: components["schemas"]["IntRange"];
             duration?: components["schemas"]["IntRange"] | null;
             /** Qualities */
             qualities?: string[] | null;
@@ -2058,7 +2058,7 @@ export interface components {
              * @default none
              * @enum {string}
              */
-            input_image: "none" | "optional" | "required";
+            input_image?: "none" | "optional" | "required";
         };
         /**
          * MediaJobCreate
@@ -2085,7 +2085,7 @@ export interface components {
              * Count
              * @default 1
              */
-            count: number;
+            count?: number;
             /** Width */
             width?: number | null;
             /** Height */
@@ -2103,7 +2103,7 @@ export interface components {
              * @default normal
              * @enum {string}
              */
-            priority: "interactive" | "normal" | "batch";
+            priority?: "interactive" | "normal" | "batch";
         };
         /** MediaJobRead */
         MediaJobRead: {
@@ -2266,12 +2266,12 @@ export interface components {
              * @default model
              * @constant
              */
-            object: "model";
+            object?: "model";
             /**
              * Created
              * @default 0
              */
-            created: number;
+            created?: number;
             /** Owned By */
             owned_by: string;
             /** Providers */
@@ -2291,7 +2291,7 @@ export interface components {
              * @default list
              * @constant
              */
-            object: "list";
+            object?: "list";
             /** Data */
             data: components["schemas"]["ModelEntry"][];
         };
@@ -2359,12 +2359,12 @@ export interface components {
              * Model
              * @default dall-e-3
              */
-            model: string;
+            model?: string;
             /**
              * N
              * @default 1
              */
-            n: number;
+            n?: number;
             /** Size */
             size?: string | null;
             /** Quality */
@@ -2400,12 +2400,12 @@ export interface components {
              * @default mp3
              * @enum {string}
              */
-            response_format: "mp3" | "opus" | "aac" | "flac" | "wav" | "pcm";
+            response_format?: "mp3" | "opus" | "aac" | "flac" | "wav" | "pcm";
             /**
              * Speed
              * @default 1
              */
-            speed: number;
+            speed?: number;
             /** Instructions */
             instructions?: string | null;
         } & {
@@ -2480,7 +2480,7 @@ export interface components {
              * Is Default
              * @default false
              */
-            is_default: boolean;
+            is_default?: boolean;
         };
         /** PreferenceRead */
         PreferenceRead: {
@@ -2545,7 +2545,7 @@ export interface components {
              * Is Favorite
              * @default false
              */
-            is_favorite: boolean;
+            is_favorite?: boolean;
         };
         /** PromptRead */
         PromptRead: {
@@ -2629,7 +2629,7 @@ export interface components {
              * Is Active
              * @default true
              */
-            is_active: boolean;
+            is_active?: boolean;
             /** Base Url */
             base_url?: string | null;
             /** Settings */
@@ -2794,7 +2794,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            language: "ru" | "en" | "auto";
+            language?: "ru" | "en" | "auto";
             /** System Prompt */
             system_prompt?: string | null;
             /** Provider */
@@ -2921,7 +2921,7 @@ export interface components {
              * Include Usage
              * @default false
              */
-            include_usage: boolean;
+            include_usage?: boolean;
         };
         /** SttConfig */
         SttConfig: {
@@ -2930,7 +2930,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            provider: "auto" | "local" | "openai" | "openai_compatible";
+            provider?: "auto" | "local" | "openai" | "openai_compatible";
             /** Model */
             model?: string | null;
             /** Prompt */
@@ -2964,12 +2964,12 @@ export interface components {
              * Is Pinned
              * @default false
              */
-            is_pinned: boolean;
+            is_pinned?: boolean;
             /**
              * Is Archived
              * @default false
              */
-            is_archived: boolean;
+            is_archived?: boolean;
             /** Initial Message */
             initial_message?: string | null;
             /** System Prompt */
@@ -3106,12 +3106,12 @@ export interface components {
              * Is Pinned
              * @default false
              */
-            is_pinned: boolean;
+            is_pinned?: boolean;
             /**
              * Is Archived
              * @default false
              */
-            is_archived: boolean;
+            is_archived?: boolean;
             /** Initial Message */
             initial_message?: string | null;
             /** System Prompt */
@@ -3165,7 +3165,7 @@ export interface components {
              * @default bearer
              * @constant
              */
-            token_type: "bearer";
+            token_type?: "bearer";
         };
         /** TokenBlock */
         TokenBlock: {
@@ -3217,7 +3217,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            provider: "auto" | "piper" | "espeak" | "openai" | "openai_compatible" | "none";
+            provider?: "auto" | "piper" | "espeak" | "openai" | "openai_compatible" | "none";
             /** Model */
             model?: string | null;
             /** Voice */
@@ -3226,7 +3226,7 @@ export interface components {
              * Speed
              * @default 1
              */
-            speed: number;
+            speed?: number;
             /** Instructions */
             instructions?: string | null;
         };
@@ -3413,7 +3413,7 @@ export interface components {
              * Stream
              * @default false
              */
-            stream: boolean;
+            stream?: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
             /** Max Tokens */
             max_tokens?: number | null;
