@@ -1,9 +1,11 @@
 /**
  * A menu button: opens a list of actions, arrow keys move, Escape closes and
  * gives focus back to the button (WAI-ARIA menu button pattern). The list is
- * positioned fixed from the button so scrolling containers never clip it.
+ * portalled out (to the enclosing modal dialog, else the body) and positioned
+ * fixed from the button, so scrolling or transformed rows never clip it.
  */
 import { type CSSProperties, type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { createPortal } from "react-dom";
 
 export type MenuItem = {
   label: string;
@@ -122,35 +124,38 @@ export function Menu({
       >
         <span aria-hidden="true">{icon}</span>
       </button>
-      {open ? (
-        <div
-          ref={list}
-          id={id}
-          role="menu"
-          aria-label={label}
-          className="menu-list"
-          style={pos}
-          tabIndex={-1}
-          onKeyDown={onKey}
-        >
-          {items.map((it) => (
-            <button
-              key={it.label}
-              type="button"
-              role="menuitem"
-              className={`menu-item${it.danger ? " danger" : ""}`}
-              disabled={it.disabled}
+      {open
+        ? createPortal(
+            <div
+              ref={list}
+              id={id}
+              role="menu"
+              aria-label={label}
+              className="menu-list"
+              style={pos}
               tabIndex={-1}
-              onClick={() => {
-                close();
-                it.onSelect();
-              }}
+              onKeyDown={onKey}
             >
-              {it.label}
-            </button>
-          ))}
-        </div>
-      ) : null}
+              {items.map((it) => (
+                <button
+                  key={it.label}
+                  type="button"
+                  role="menuitem"
+                  className={`menu-item${it.danger ? " danger" : ""}`}
+                  disabled={it.disabled}
+                  tabIndex={-1}
+                  onClick={() => {
+                    close();
+                    it.onSelect();
+                  }}
+                >
+                  {it.label}
+                </button>
+              ))}
+            </div>,
+            btn.current?.closest("dialog") ?? document.body,
+          )
+        : null}
     </div>
   );
 }
