@@ -191,26 +191,29 @@ export default function ChatPage() {
 
   // ------------------------------------------------ resume a running answer
   const leaf = view?.path[view.path.length - 1];
-  const orphan = leaf && leaf.role === "assistant" && leaf.status === "streaming" && !stream;
+  const orphanId =
+    leaf && leaf.role === "assistant" && leaf.status === "streaming" && !stream ? leaf.id : null;
+  const leafRef = useRef(leaf);
+  leafRef.current = leaf;
   useEffect(() => {
-    if (!orphan || threadId === null || !leaf) return;
+    const target = leafRef.current;
+    if (orphanId === null || threadId === null || !target) return;
     let cancelled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    void resumeStream(threadId, leaf, hooks).then((supported) => {
-      if (supported || cancelled) return;
-      // No resume route: follow the stored text (written as it grows) until it ends.
-      const poll = () => {
-        void qc.invalidateQueries({ queryKey: treeKey(threadId) }).then(() => {
-          if (!cancelled) timer = setTimeout(poll, 1000);
-        });
-      };
-      timer = setTimeout(poll, 500);
+    // Without a resume route: follow the stored text (written as it grows) until it ends.
+    const poll = () => {
+      void qc.invalidateQueries({ queryKey: treeKey(threadId) }).then(() => {
+        if (!cancelled) timer = setTimeout(poll, 700);
+      });
+    };
+    void resumeStream(threadId, target, hooks).then((supported) => {
+      if (!supported && !cancelled) timer = setTimeout(poll, 300);
     });
     return () => {
       cancelled = true;
       if (timer) clearTimeout(timer);
     };
-  }, [orphan, threadId, leaf, hooks, qc]);
+  }, [orphanId, threadId, hooks, qc]);
 
   // ---------------------------------------------------------------- actions
   const startStream = useCallback(

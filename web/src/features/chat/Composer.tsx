@@ -53,8 +53,19 @@ export const Composer = forwardRef<
 
   useImperativeHandle(ref, () => ({ focus: () => area.current?.focus() }), []);
 
-  // Another thread (or the new chat): its own draft.
+  // Another thread (or the new chat): its own draft. The user becoming known
+  // (sign-in data loaded) keeps what is typed and files it under them.
+  const shown = useRef({ userId, draftKey });
   useEffect(() => {
+    const before = shown.current;
+    shown.current = { userId, draftKey };
+    if (before.draftKey === draftKey && before.userId !== userId) {
+      const typed = area.current?.value ?? "";
+      if (typed) drafts.save(userId, draftKey, typed);
+      else setText(drafts.load(userId, draftKey));
+      return;
+    }
+    if (before.draftKey === draftKey) return;
     setText(drafts.load(userId, draftKey));
     setAttachments([]);
   }, [userId, draftKey]);

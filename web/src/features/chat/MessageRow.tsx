@@ -100,7 +100,7 @@ function Stats({ m }: { m: Message }) {
 /** The text of the answer being streamed into this row (from the stream store). */
 function LiveText({ threadKey, fallback }: { threadKey: string; fallback: string }) {
   const text = useStreams((s) => s.byKey[threadKey]?.text);
-  const shown = text ?? fallback;
+  const shown = text || fallback;
   useLayoutEffect(() => {
     if (text === undefined) return;
     // The benchmark's "text on screen" moment: after React wrote it to the DOM.

@@ -432,6 +432,9 @@ export async function stopStream(threadId: number | null): Promise<void> {
   setTimeout(() => controller?.abort(), 1500);
 }
 
+/** Whether the server re-attaches to running answers (learnt on first try). */
+let resumeRoute: "unknown" | "missing" = "unknown";
+
 /**
  * Follow an answer another tab (or a previous page load) started: replay +
  * live tail through the resume route. Returns false when the server has no
@@ -444,27 +447,32 @@ export async function resumeStream(
 ): Promise<boolean> {
   const key = String(threadId);
   if (controllers.has(key)) return true;
+  if (resumeRoute === "missing") return false;
   const controller = new AbortController();
   controllers.set(key, controller);
-  useStreams.setState((s) => ({
-    byKey: {
-      ...s.byKey,
-      [key]: {
-        key,
-        threadId,
-        userMessageId: assistant.parent_id,
-        assistantId: assistant.id,
-        question: null,
-        text: "",
-        status: "streaming",
-        model: assistant.model,
-        provider: assistant.provider,
-        error: null,
-        startedAt: performance.now(),
-        firstDeltaAt: null,
+  // The entry appears with the first frame: a refused resume shows nothing.
+  const open = () => {
+    if (useStreams.getState().byKey[key]) return;
+    useStreams.setState((s) => ({
+      byKey: {
+        ...s.byKey,
+        [key]: {
+          key,
+          threadId,
+          userMessageId: assistant.parent_id,
+          assistantId: assistant.id,
+          question: null,
+          text: "",
+          status: "streaming",
+          model: assistant.model,
+          provider: assistant.provider,
+          error: null,
+          startedAt: performance.now(),
+          firstDeltaAt: null,
+        },
       },
-    },
-  }));
+    }));
+  };
   let text = "";
   let done: Record<string, unknown> | null = null;
   let supported = true;
@@ -488,6 +496,7 @@ export async function resumeStream(
       } catch {
         continue;
       }
+      open();
       if (frame.event === "delta" && typeof data.content === "string") {
         batcher.push(data.content);
         mark("aihub:sse-delta", { id: frame.id });
@@ -496,6 +505,8 @@ export async function resumeStream(
   } catch (err) {
     if (err instanceof StreamHttpError && (err.status === 404 || err.status === 405)) {
       supported = false;
+      // 405: this server has no resume route at all; 404: the run is gone.
+      if (err.status === 405) resumeRoute = "missing";
     }
   }
   batcher.flush();
