@@ -25,11 +25,14 @@ export type SessionState = {
   token: string | null;
   /** true while the re-auth dialog should be shown */
   expired: boolean;
+  /** the user signed out (no "come back here" link on the sign-in page) */
+  signedOut: boolean;
 };
 
 export const useSession = create<SessionState>(() => ({
   token: readToken(),
   expired: false,
+  signedOut: false,
 }));
 
 let waiters: Waiter[] = [];
@@ -45,7 +48,7 @@ export function setToken(token: string): void {
   } catch {
     // private mode: the token still lives in memory for this tab
   }
-  useSession.setState({ token, expired: false });
+  useSession.setState({ token, expired: false, signedOut: false });
   const pending = waiters;
   waiters = [];
   for (const w of pending) w.resolve(token);
@@ -58,7 +61,7 @@ export function clearToken(): void {
   } catch {
     // nothing stored
   }
-  useSession.setState({ token: null, expired: false });
+  useSession.setState({ token: null, expired: false, signedOut: true });
   const pending = waiters;
   waiters = [];
   for (const w of pending) w.resolve(null);

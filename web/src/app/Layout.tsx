@@ -18,6 +18,7 @@ import { PageFallback } from "./PageFallback";
 export function Layout() {
   const token = useSession((s) => s.token);
   const expired = useSession((s) => s.expired);
+  const signedOut = useSession((s) => s.signedOut);
   const location = useLocation();
   const sidebarOpen = useUi((s) => s.sidebarOpen);
   const setSidebarOpen = useUi((s) => s.setSidebarOpen);
@@ -29,6 +30,7 @@ export function Layout() {
   }, [location.pathname, setSidebarOpen]);
 
   if (!token && !expired) {
+    if (signedOut) return <Navigate to="/login" replace />;
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/login?next=${next}`} replace />;
   }

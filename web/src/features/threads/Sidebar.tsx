@@ -66,7 +66,7 @@ export function Sidebar() {
               label: "Sign out",
               onSelect: () => {
                 signOut();
-                navigate("/login");
+                navigate("/login", { replace: true });
               },
             },
           ]}
