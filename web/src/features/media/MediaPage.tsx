@@ -358,9 +358,22 @@ export default function MediaPage() {
     queryKey: JOBS_KEY,
     queryFn: () => unwrap(api.GET("/api/media/jobs", { params: { query: { limit: 60 } } })),
   });
+  // the providers the caller holds a usable key for (own or global)
+  const pools = useQuery({
+    queryKey: ["media", "pools"],
+    queryFn: () => unwrap(api.GET("/api/status")),
+    staleTime: 60_000,
+  });
   useFollowActiveJobs(jobs.data, setAnnouncement);
+  const usable = pools.data
+    ? new Set(
+        Object.entries(pools.data.providers)
+          .filter(([, p]) => p.status !== "INVALID")
+          .map(([name]) => name),
+      )
+    : null;
   const mediaModels = (models.data?.models ?? []).filter(
-    (m) => m.kind === "image" || m.kind === "video",
+    (m) => (m.kind === "image" || m.kind === "video") && (!usable || usable.has(m.provider)),
   );
 
   return (
@@ -369,7 +382,7 @@ export default function MediaPage() {
       <p className="sr-only" aria-live="polite">
         {announcement}
       </p>
-      {models.isLoading ? (
+      {models.isLoading || pools.isLoading ? (
         <Spinner label="Loading models" />
       ) : (
         <GenerateForm
