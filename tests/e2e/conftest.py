@@ -370,16 +370,48 @@ def _open_page(context: BrowserContext) -> tuple[Page, list[str]]:
     return page, errors
 
 
+ARTIFACTS = os.environ.get("AIHUB_E2E_ARTIFACTS")
+"""A folder: a failed test's page is saved there (screenshot and ARIA tree)."""
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+def _keep_failure(request: pytest.FixtureRequest, page: Page) -> None:
+    reports = request.node.stash.get(_REPORTS, {})
+    if not ARTIFACTS or not any(r.failed for r in reports.values()):
+        return
+    folder = Path(ARTIFACTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    try:
+        page.screenshot(path=str(folder / f"{name}.png"))
+        tree = page.locator("body").aria_snapshot()
+        (folder / f"{name}.txt").write_text(f"{page.url}\n{tree}\n")
+    except Exception as exc:  # the page may be gone
+        (folder / f"{name}.txt").write_text(f"no snapshot: {exc}\n")
+
+
 def _check_page_errors(errors: list[str]) -> None:
     if errors:
         pytest.fail("uncaught errors in the page:\n  " + "\n  ".join(errors))
 
 
 @pytest.fixture
-def page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+def page(
+    browser: Browser, web_server: WebServer, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     context = _new_context(browser, web_server, token=None)
     page, errors = _open_page(context)
     yield page
+    _keep_failure(request, page)
     context.close()
     _check_page_errors(errors)
 
@@ -396,24 +428,32 @@ def web_admin(web_server: WebServer) -> Account:
 
 @pytest.fixture
 def signed_in_page(
-    browser: Browser, web_server: WebServer, web_user: Account
+    browser: Browser,
+    web_server: WebServer,
+    web_user: Account,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Page]:
     context = _new_context(browser, web_server, token=web_user.token)
     page, errors = _open_page(context)
     page.goto("/")
     yield page
+    _keep_failure(request, page)
     context.close()
     _check_page_errors(errors)
 
 
 @pytest.fixture
 def admin_page(
-    browser: Browser, web_server: WebServer, web_admin: Account
+    browser: Browser,
+    web_server: WebServer,
+    web_admin: Account,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Page]:
     context = _new_context(browser, web_server, token=web_admin.token)
     page, errors = _open_page(context)
     page.goto("/")
     yield page
+    _keep_failure(request, page)
     context.close()
     _check_page_errors(errors)
 
