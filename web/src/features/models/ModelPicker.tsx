@@ -57,12 +57,12 @@ export function ModelPicker({
       <button
         type="button"
         className="model-trigger"
-        aria-label={`Model: ${label}${current ? ` (${providerName(current.provider)})` : ""}`}
         aria-haspopup="dialog"
         onClick={() => setOpen(true)}
         disabled={disabled}
       >
-        <span className="model-trigger-name">{label}</span>
+        <span className="sr-only">Model: </span>
+        <span className="model-trigger-name">{label}</span>{" "}
         {current ? (
           <span className="model-trigger-provider">{providerName(current.provider)}</span>
         ) : null}
