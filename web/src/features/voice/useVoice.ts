@@ -81,11 +81,14 @@ export function useVoice(onThread: (threadId: number) => void) {
     if (!a || a.capture) return;
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
+        // echo cancellation keeps the spoken answer from barging in on itself;
+        // noise and loudness are left to the server's noise gate and VAD:
+        // the browser's suppression smears speech and costs the recogniser words
         audio: {
           channelCount: 1,
           echoCancellation: true,
-          noiseSuppression: true,
-          autoGainControl: true,
+          noiseSuppression: false,
+          autoGainControl: false,
         },
       });
       if (audio.current !== a) {
