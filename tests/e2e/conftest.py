@@ -159,6 +159,28 @@ class WebServer:
             raise errors[0]
         return results[0]
 
+    def new_thread(self, account: Account, title: str, **fields: Any) -> int:
+        """A thread of ``account`` on the fake upstream's gpt-4o-mini."""
+        body = {"title": title, "provider": "openai", "model": "gpt-4o-mini", **fields}
+        thread = self.api("POST", "/api/threads/", account, json=body, expect=201)
+        return int(thread.json()["id"])
+
+    def add_global_key(self) -> None:
+        """The fake upstream as the hub's global OpenAI key (GLOBAL_KEY)."""
+        created = self.api(
+            "POST",
+            "/api/admin/api-keys/",
+            self.admin,
+            json={
+                "provider": "openai",
+                "api_key": GLOBAL_KEY,
+                "name": "fake upstream",
+                "base_url": self.upstream.base_url("openai"),
+            },
+            expect=201,
+        )
+        self.global_key_id = created.json()["id"]
+
     def login(self, email: str, password: str) -> str:
         response = self.api(
             "POST",
@@ -247,6 +269,21 @@ def _login(http: httpx.Client, email: str, password: str) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@pytest.fixture
+def keyless_hub(web_server: WebServer) -> Iterator[WebServer]:
+    """The hub without any global provider key (first run); the fake upstream's
+    global key is back afterwards."""
+    keys = web_server.api("GET", "/api/admin/api-keys/", web_server.admin).json()
+    for key in keys:
+        web_server.api(
+            "DELETE", f"/api/admin/api-keys/{key['id']}", web_server.admin, expect=204
+        )
+    yield web_server
+    keys = web_server.api("GET", "/api/admin/api-keys/", web_server.admin).json()
+    if not [k for k in keys if k["provider"] == "openai"]:
+        web_server.add_global_key()
 
 
 # -- the fake model ------------------------------------------------------------------

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import GLOBAL_KEY, FakeLlm, WebServer
@@ -33,10 +32,8 @@ def thread_action(page: Page, title: str, action: str) -> None:
     page.get_by_role("menuitem", name=action).click()
 
 
-def make_thread(web_server: WebServer, user: Account, title: str, **fields: Any) -> int:
-    body = {"title": title, "provider": "openai", "model": "gpt-4o-mini", **fields}
-    thread = web_server.api("POST", "/api/threads/", user, json=body, expect=201)
-    return int(thread.json()["id"])
+def make_thread(web_server: WebServer, user: Account, title: str) -> int:
+    return web_server.new_thread(user, title)
 
 
 def read_thread(web_server: WebServer, user: Account, thread_id: int) -> Any:
@@ -253,32 +250,6 @@ def test_prompt_with_variables_fills_the_composer_and_is_sent(
 
 
 # -- first run -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def keyless_hub(web_server: WebServer) -> Iterator[WebServer]:
-    """The hub without any global provider key, restored afterwards."""
-    keys = web_server.api("GET", "/api/admin/api-keys/", web_server.admin).json()
-    for key in keys:
-        web_server.api(
-            "DELETE", f"/api/admin/api-keys/{key['id']}", web_server.admin, expect=204
-        )
-    yield web_server
-    keys = web_server.api("GET", "/api/admin/api-keys/", web_server.admin).json()
-    if not [k for k in keys if k["provider"] == "openai"]:
-        created = web_server.api(
-            "POST",
-            "/api/admin/api-keys/",
-            web_server.admin,
-            json={
-                "provider": "openai",
-                "api_key": GLOBAL_KEY,
-                "name": "fake upstream",
-                "base_url": web_server.upstream.base_url("openai"),
-            },
-            expect=201,
-        )
-        web_server.global_key_id = created.json()["id"]
 
 
 def test_user_without_a_model_is_told_why(
