@@ -3,7 +3,7 @@
  * its text; while streaming only the last block changes, so only it is
  * parsed again. Code copy buttons work by delegation (no per-block handlers).
  */
-import { memo, useEffect, useMemo, useReducer, useRef } from "react";
+import { memo, startTransition, useEffect, useMemo, useReducer, useRef } from "react";
 import { type Block, BlockSplitter, splitBlocks } from "./lib/blocks";
 import { loadAssets, renderBlock } from "./lib/render";
 
@@ -14,7 +14,8 @@ const BlockView = memo(function BlockView({ text }: { text: string }) {
     if (!rendered.pending) return;
     let live = true;
     void loadAssets(rendered).then(() => {
-      if (live) bump();
+      // Interruptible: many blocks re-rendering at once must not make one long task.
+      if (live) startTransition(() => bump());
     });
     return () => {
       live = false;

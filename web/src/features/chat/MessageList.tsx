@@ -49,7 +49,7 @@ export const MessageList = forwardRef<
     count: messages.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => 160,
-    overscan: 4,
+    overscan: 3,
     getItemKey: (i) => messages[i]?.id ?? i,
   });
 

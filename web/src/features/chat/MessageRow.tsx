@@ -3,10 +3,11 @@
  * re-renders only when its message object, its sibling position or its busy
  * state changes; the streaming answer reads its text from the stream store.
  */
-import { memo, useEffect, useLayoutEffect, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { apiFetch } from "../../api/fetch";
 import { Button, IconButton } from "../../ui/Button";
 import { formatCost, formatLatency, formatTokens, statsFromMeta } from "./lib/format";
+import { reportPaintCost } from "./lib/frameBatcher";
 import type { SiblingInfo } from "./lib/tree";
 import { Markdown, onCodeCopyClick } from "./Markdown";
 import { type Message, useStreams } from "./streams";
@@ -101,8 +102,11 @@ function Stats({ m }: { m: Message }) {
 function LiveText({ threadKey, fallback }: { threadKey: string; fallback: string }) {
   const text = useStreams((s) => s.byKey[threadKey]?.text);
   const shown = text || fallback;
+  const renderStart = useRef(0);
+  renderStart.current = performance.now();
   useLayoutEffect(() => {
     if (text === undefined) return;
+    reportPaintCost(performance.now() - renderStart.current);
     // The benchmark's "text on screen" moment: after React wrote it to the DOM.
     try {
       performance.mark("aihub:delta-painted", { detail: { chars: text.length } });

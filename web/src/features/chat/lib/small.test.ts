@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { plainText, SentenceAnnouncer } from "./announcer";
 import { formatCost, formatLatency, statsFromMeta } from "./format";
-import { FrameBatcher, type Scheduler } from "./frameBatcher";
+import {
+  FrameBatcher,
+  MAX_GAP_MS,
+  paintGapMs,
+  reportPaintCost,
+  type Scheduler,
+} from "./frameBatcher";
 import { isAtBottom, nextPinned } from "./scrollPin";
 
 function manualFrames() {
@@ -29,7 +35,11 @@ describe("FrameBatcher", () => {
   it("joins every delta of a frame into one update", () => {
     const out: string[] = [];
     const f = manualFrames();
-    const b = new FrameBatcher((t) => out.push(t), f.s);
+    const b = new FrameBatcher(
+      (t) => out.push(t),
+      f.s,
+      () => 0,
+    );
     b.push("Hel");
     b.push("lo");
     b.push("");
@@ -45,6 +55,43 @@ describe("FrameBatcher", () => {
     b.dispose();
     f.tick();
     expect(out).toEqual(["Hello", " world"]);
+  });
+});
+
+describe("FrameBatcher pacing", () => {
+  it("lets frames go by after a costly update, never losing text", () => {
+    const out: string[] = [];
+    const f = manualFrames();
+    let t = 0;
+    const b = new FrameBatcher(
+      (x) => out.push(x),
+      f.s,
+      () => 40,
+      () => t,
+    );
+    b.push("a");
+    t = 16;
+    f.tick();
+    expect(out).toEqual(["a"]);
+    b.push("b");
+    t = 32;
+    f.tick(); // 16 ms after the last update: deferred
+    b.push("c");
+    t = 48;
+    f.tick(); // still deferred
+    expect(out).toEqual(["a"]);
+    t = 64;
+    f.tick();
+    expect(out).toEqual(["a", "bc"]);
+    expect(f.pending()).toBe(0);
+  });
+
+  it("spaces updates by three times their cost, capped", () => {
+    reportPaintCost(5);
+    expect(paintGapMs()).toBe(15);
+    reportPaintCost(100);
+    expect(paintGapMs()).toBe(MAX_GAP_MS);
+    reportPaintCost(0);
   });
 });
 
