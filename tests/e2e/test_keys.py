@@ -57,7 +57,9 @@ async def _mark_invalid(web_server: WebServer, key_id: int) -> None:
 
     from aihub.provider_keys.models import ProviderKey
 
-    engine = create_async_engine(web_server.settings.database_url)
+    url = web_server.settings.database_url
+    assert url is not None
+    engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
             await conn.execute(
@@ -93,7 +95,8 @@ def test_gateway_key_secret_is_shown_once(
         "Copy it now: this is the only time it is shown. aihub keeps only its hash."
     )
     secret = secret_dialog.get_by_label("Key for ci script").input_value()
-    assert secret.startswith("ahk-") and len(secret) > 20
+    assert secret.startswith("ahk-")
+    assert len(secret) > 20
     axe(page)
     shot(page, "keys-gateway-secret")
 

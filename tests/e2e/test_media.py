@@ -87,7 +87,8 @@ def test_image_job_completes_with_progress_across_a_reload(
     resumed = [r for r in events if r.frame.page == page]
     assert len(resumed) >= 2
     last_id = resumed[-1].all_headers().get("last-event-id")
-    assert last_id is not None and int(last_id) >= 3, resumed[-1].all_headers()
+    assert last_id is not None, resumed[-1].all_headers()
+    assert int(last_id) >= 3
 
     gate.set()
     expect(card).to_contain_text("Done", timeout=20_000)
@@ -103,7 +104,8 @@ def test_image_job_completes_with_progress_across_a_reload(
     assert saved is not None
     assert Path(saved).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     done = web_server.api("GET", f"/api/media/jobs/{jobs[0]['id']}", web_user).json()
-    assert done["status"] == "completed" and done["percent"] == 100
+    assert done["status"] == "completed"
+    assert done["percent"] == 100
     axe(page)
     shot(page, "media")
 

@@ -39,7 +39,9 @@ def test_charts_render_with_data(
     expect(page.get_by_role("heading", name="Usage", level=1)).to_be_visible()
 
     # the summary: three requests this month and in the last 30 days
-    month = page.locator(".usage-card", has=page.get_by_role("heading", name="This month", exact=True))
+    month = page.locator(
+        ".usage-card", has=page.get_by_role("heading", name="This month", exact=True)
+    )
     expect(month).to_contain_text("3 requests")
     expect(page.get_by_role("heading", name="Saved this month")).to_be_visible()
 
@@ -50,13 +52,17 @@ def test_charts_render_with_data(
         canvas = figure.locator("canvas")
         expect(canvas).to_have_count(1)
         box = canvas.bounding_box()
-        assert box is not None and box["width"] > 200 and box["height"] > 100
+        assert box is not None
+        assert box["width"] > 200
+        assert box["height"] > 100
     daily = page.get_by_role("figure", name="Cost per day")
     expect(daily).to_have_accessible_description(
         re.compile(r"^30 days from .* 1 with requests\.")
     )
     per_model = page.get_by_role("table", name="Usage per model")
-    expect(per_model.get_by_role("row", name="openai / gpt-4o-mini")).to_contain_text("3")
+    expect(per_model.get_by_role("row", name="openai / gpt-4o-mini")).to_contain_text(
+        "3"
+    )
     per_provider = page.get_by_role("table", name="Usage per provider")
     expect(per_provider.get_by_role("rowheader", name="openai")).to_be_visible()
 

@@ -40,7 +40,11 @@ def _spoken_wav(path: Path) -> Path:
     raw = path.with_name("raw.wav")
     subprocess.run([binary, "-w", str(raw), SENTENCE], check=True)
     with wave.open(str(raw), "rb") as src:
-        rate, width, channels = src.getframerate(), src.getsampwidth(), src.getnchannels()
+        rate, width, channels = (
+            src.getframerate(),
+            src.getsampwidth(),
+            src.getnchannels(),
+        )
         speech = src.readframes(src.getnframes())
     assert (width, channels) == (2, 1), (width, channels)
     silence = b"\x00\x00"
@@ -113,9 +117,12 @@ def test_spoken_question_gets_a_spoken_answer(
     thread = web_server.api(
         "GET", f"/api/threads/{thread_id}", web_user, expect=200
     ).json()
-    roles = [(m["role"], m["content"]) for m in thread["messages"] if m["role"] != "system"]
+    roles = [
+        (m["role"], m["content"]) for m in thread["messages"] if m["role"] != "system"
+    ]
     assert roles[-1] == ("assistant", ANSWER), roles
-    assert roles[-2][0] == "user" and "table for two" in roles[-2][1].lower(), roles
+    assert roles[-2][0] == "user", roles
+    assert "table for two" in roles[-2][1].lower(), roles
     link = page.get_by_role("link", name="Open the thread")
     expect(link).to_have_attribute("href", f"/c/{thread_id}")
 

@@ -2,7 +2,7 @@
  * Administration (admins only): users and roles, global provider keys, every
  * request, system status. Sections are sub-routes of /admin.
  */
-import { NavLink, useParams } from "react-router";
+import { Link, useParams } from "react-router";
 import { useAuth } from "../auth";
 import { ProviderKeys } from "../keys/ProviderKeys";
 import { RequestsPanel } from "./RequestsPanel";
@@ -43,13 +43,13 @@ export default function AdminPage() {
         <ul>
           {SECTIONS.map((s) => (
             <li key={s.path}>
-              <NavLink
+              <Link
                 to={`/admin/${s.path}`}
-                className={() => (s === section ? "active" : "")}
+                className={s === section ? "active" : undefined}
                 aria-current={s === section ? "page" : undefined}
               >
                 {s.label}
-              </NavLink>
+              </Link>
             </li>
           ))}
         </ul>
