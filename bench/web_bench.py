@@ -11,8 +11,9 @@ then drives Debian's Chromium with Playwright:
 2. a thread of ``--messages`` messages (code blocks and math in every answer),
    seeded through the API, opened cold (``--opens`` times): the time to the
    chat's ``aihub:thread-ready`` mark or after the last long task, whichever is
-   later; then the list is scrolled programmatically, one step per frame, to
-   the top and back: the longest long task and the longest frame meanwhile;
+   later; then the list is scrolled by the mouse wheel (Playwright's input, as
+   a reader scrolls: 1,500 px a step) to the top and back: the longest long
+   task and the longest frame meanwhile;
 3. ``--tokens`` tokens streamed at ``--rate`` tokens/s into that thread: long
    tasks during the stream, and how far the text on screen lags the SSE frames:
    an init script wraps ``fetch`` so every SSE frame's arrival is timed, and the
@@ -336,7 +337,7 @@ def first_load(browser: Browser, base: str, token: str) -> dict[str, Any]:
     return result
 
 
-SCROLL = """async () => {
+FIND_SCROLLER = """() => {
   const candidates = [...document.querySelectorAll("*")].filter((el) => {
     const style = getComputedStyle(el);
     return /(auto|scroll)/.test(style.overflowY)
@@ -344,32 +345,12 @@ SCROLL = """async () => {
   });
   candidates.sort((a, b) => b.scrollHeight - a.scrollHeight);
   const el = candidates[0];
-  if (!el) return { error: "no scrollable message list" };
-  const b = window.__bench;
-  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-  const start = performance.now();
-  b.gapMax = 0; b.gapOn = true;
-  const height = el.scrollHeight;
-  const steps = 60;
-  for (let i = 1; i <= steps; i++) {          // up, one step per frame
-    el.scrollTop = el.scrollHeight - (el.scrollHeight * i) / steps - el.clientHeight;
-    await frame();
-  }
-  el.scrollTop = 0; await frame(); await frame();
-  const topText = el.innerText.slice(0, 80);
-  for (let i = 1; i <= steps; i++) {          // and back down
-    el.scrollTop = (el.scrollHeight * i) / steps;
-    await frame();
-  }
-  el.scrollTop = el.scrollHeight; await frame(); await frame();
-  await new Promise((r) => setTimeout(r, 300));
-  b.gapOn = false;
-  const tasks = b.longtasks.filter((t) => t.start >= start);
-  return { longest_task_ms: Math.max(0, ...tasks.map((t) => t.duration)),
-           long_tasks: tasks.length, longest_frame_ms: b.gapMax,
-           scroll_height: height, top_text: topText,
-           duration_ms: performance.now() - start };
+  if (!el) return null;
+  el.setAttribute("data-bench-scroller", "");
+  const r = el.getBoundingClientRect();
+  return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
 }"""
+SCROLLER = "document.querySelector('[data-bench-scroller]')"
 
 
 def open_thread(browser: Browser, base: str, token: str, thread_id: int) -> Page:
@@ -404,10 +385,47 @@ def big_thread(
     return result
 
 
-def scroll_thread(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = page.evaluate(SCROLL)
-    if "error" in result:
-        raise RuntimeError(result["error"])
+def scroll_thread(page: Page, step_px: int = 1500) -> dict[str, Any]:
+    """Mouse-wheel the message list to the top and back (a reader's scroll:
+    the chat un-pins from the bottom on wheel input, not on scrollTop)."""
+    centre = page.evaluate(FIND_SCROLLER)
+    if centre is None:
+        raise RuntimeError("no scrollable message list")
+    page.mouse.move(centre["x"], centre["y"])
+    page.evaluate(
+        "() => { const b = window.__bench; b.gapMax = 0; b.gapOn = true;"
+        " b.scrollStart = performance.now(); }"
+    )
+    height = page.evaluate(f"() => {SCROLLER}.scrollHeight")
+    for steps_up in range(1, 2000):
+        page.mouse.wheel(0, -step_px)
+        if steps_up % 4 == 0 and page.evaluate(f"() => {SCROLLER}.scrollTop") <= 0:
+            break
+    page.wait_for_timeout(200)
+    top_text = page.evaluate(f"() => {SCROLLER}.innerText.slice(0, 60)")
+    at_bottom = (
+        f"() => {{ const el = {SCROLLER};"
+        " return el.scrollTop + el.clientHeight >= el.scrollHeight - 4; }"
+    )
+    for steps_down in range(1, 2000):
+        page.mouse.wheel(0, step_px)
+        if steps_down % 4 == 0 and page.evaluate(at_bottom):
+            break
+    page.wait_for_timeout(300)
+    result: dict[str, Any] = page.evaluate(
+        """() => { const b = window.__bench; b.gapOn = false;
+          const tasks = b.longtasks.filter((t) => t.start >= b.scrollStart);
+          return { longest_task_ms: Math.max(0, ...tasks.map((t) => t.duration)),
+                   long_tasks: tasks.length, longest_frame_ms: b.gapMax,
+                   duration_ms: performance.now() - b.scrollStart,
+                   tasks: tasks.map((t) => [Math.round(t.start - b.scrollStart),
+                                            Math.round(t.duration)]) }; }"""
+    )
+    result |= {
+        "scroll_height": height,
+        "top_text": top_text,
+        "wheel_steps": steps_up + steps_down,
+    }
     return result
 
 
@@ -458,6 +476,9 @@ def stream_into(
         "unpainted_frames": unpainted,
         "long_tasks": len(in_stream),
         "longest_task_ms": max((t["duration"] for t in in_stream), default=0.0),
+        "tasks": [
+            [round(t["start"] - data["start"]), round(t["duration"])] for t in in_stream
+        ],
     }
 
 
