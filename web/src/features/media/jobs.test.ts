@@ -1,4 +1,3 @@
-// @vitest-environment node
 /**
  * followJob against a real HTTP server on 127.0.0.1 speaking aihub's media
  * event stream: ids, Last-Event-ID resume after a dropped connection, 204
