@@ -4,6 +4,7 @@ and labels, as a screen-reader user would find them."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,9 @@ from tests.e2e.conftest import FakeLlm, WebServer
 from tests.factories import Account
 
 THREAD_URL = re.compile(r"/c/(\d+)$")
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
 
 
 def _composer(page: Page) -> Locator:
@@ -232,3 +236,86 @@ def test_shortcuts_help_sheet(signed_in_page: Page) -> None:
     expect(sheet).to_be_hidden()
     page.keyboard.press("/")
     expect(_composer(page)).to_be_focused()
+
+
+def test_an_attached_image_reaches_the_model_and_shows_in_the_message(
+    signed_in_page: Page, fake_llm: FakeLlm, tmp_path: Path
+) -> None:
+    page = signed_in_page
+    fake_llm.stream("Noted.", tokens=2)
+    _send(page, "First message")
+    _thread_id(page)
+    expect(_answers(page).last).to_contain_text("Noted.")
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PIXEL_PNG)
+    page.locator("input[type=file]").set_input_files(str(picture))
+    attached = page.get_by_role("list", name="Attached images")
+    expect(attached.get_by_role("img", name="dot.png")).to_be_visible()
+    fake_llm.stream("A single pixel.", tokens=3)
+    _send(page, "What is this?")
+    expect(page.get_by_role("img", name="Attached image 1")).to_be_visible()
+    expect(_answers(page).last).to_contain_text("A single pixel.")
+    expect(attached).to_have_count(0)
+    sent = fake_llm.requests[-1].body.decode()
+    assert '"type":"image_url"' in sent
+    assert "data:image/png;base64," in sent
+
+
+def test_reading_above_is_never_moved_by_a_streaming_answer(
+    signed_in_page: Page, fake_llm: FakeLlm, web_server: WebServer, web_user: Account
+) -> None:
+    page = signed_in_page
+    thread = web_server.api(
+        "POST", "/api/threads/", web_user, json={"title": "Long read"}, expect=201
+    ).json()
+    paragraph = "A line of earlier conversation. " * 12
+    for i in range(30):
+        role = "user" if i % 2 == 0 else "assistant"
+        web_server.api(
+            "POST",
+            f"/api/threads/{thread['id']}/messages",
+            web_user,
+            json={"role": role, "content": f"{i}: {paragraph}"},
+            expect=201,
+        )
+    page.goto(f"/c/{thread['id']}")
+    expect(_answers(page).last).to_contain_text("29:")
+    gate = fake_llm.hold(" ".join(f"word{i}" for i in range(60)), after=5, chunks=60)
+    _send(page, "Write a long answer")
+    expect(_answers(page).last).to_contain_text("word0")
+    messages = page.get_by_role("region", name="Messages")
+    messages.hover()
+    page.mouse.wheel(0, -600)
+    jump = page.get_by_role("button", name="Jump to latest ↓")
+    expect(jump).to_be_visible()
+    top = messages.evaluate("el => el.scrollTop")
+    gate.set()
+    expect(page.get_by_role("button", name="Send message")).to_be_visible()
+    assert messages.evaluate("el => el.scrollTop") == top
+    jump.click()
+    page.wait_for_function(
+        """() => {
+            const el = document.querySelector('[aria-label="Messages"]');
+            return el && el.scrollHeight - el.scrollTop - el.clientHeight < 30;
+        }"""
+    )
+    expect(jump).to_be_hidden()
+    expect(_answers(page).last).to_contain_text("word59")
+
+
+def test_phone_layout(
+    signed_in_page: Page, fake_llm: FakeLlm, shot: Callable[..., Path]
+) -> None:
+    page = signed_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    fake_llm.stream("Short answer on a phone.", tokens=3)
+    _send(page, "Hi from a phone")
+    _thread_id(page)
+    expect(_answers(page).last).to_contain_text("Short answer on a phone.")
+    composer = _composer(page).bounding_box()
+    assert composer is not None
+    assert composer["x"] >= 0
+    assert composer["x"] + composer["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "chat-phone")

@@ -12,6 +12,7 @@ import { useUsableModels } from "../models/hooks";
 import { ModelPicker, type ModelRef } from "../models/ModelPicker";
 import { NoModelsNotice } from "../onboarding/NoModelsNotice";
 import { uploadImage } from "./data";
+import { AttachIcon } from "./icons";
 import { type DraftKey, drafts } from "./lib/drafts";
 
 export interface ComposerHandle {
@@ -213,7 +214,7 @@ export const Composer = forwardRef<
         />
         <IconButton
           label="Attach images"
-          icon="📎"
+          icon={<AttachIcon />}
           onClick={() => file.current?.click()}
           disabled={attachments.length >= MAX_IMAGES}
         />

@@ -6,6 +6,7 @@
 import { memo, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { apiFetch } from "../../api/fetch";
 import { Button, IconButton } from "../../ui/Button";
+import { CopyIcon, EditIcon, ForkIcon, NextIcon, PrevIcon, RegenerateIcon } from "./icons";
 import { formatCost, formatLatency, formatTokens, statsFromMeta } from "./lib/format";
 import { reportPaintCost } from "./lib/frameBatcher";
 import type { SiblingInfo } from "./lib/tree";
@@ -62,7 +63,7 @@ function SiblingSwitch({
     <nav className="sibling-switch" aria-label={`${label} versions`}>
       <IconButton
         label={`Previous version of ${label}`}
-        icon="‹"
+        icon={<PrevIcon />}
         disabled={disabled || info.prevId === null}
         onClick={() => info.prevId !== null && onSwitch(info.prevId)}
       />
@@ -71,7 +72,7 @@ function SiblingSwitch({
       </span>
       <IconButton
         label={`Next version of ${label}`}
-        icon="›"
+        icon={<NextIcon />}
         disabled={disabled || info.nextId === null}
         onClick={() => info.nextId !== null && onSwitch(info.nextId)}
       />
@@ -232,13 +233,13 @@ function MessageRowView({
           <div className="msg-actions">
             <IconButton
               label={isUser ? "Copy message" : "Copy answer"}
-              icon="⧉"
+              icon={<CopyIcon />}
               onClick={() => actions.onCopy(message.content)}
             />
             {isUser ? (
               <IconButton
                 label="Edit message"
-                icon="✎"
+                icon={<EditIcon />}
                 disabled={busy}
                 onClick={() => {
                   setDraft(message.content);
@@ -248,14 +249,14 @@ function MessageRowView({
             ) : (
               <IconButton
                 label="Regenerate answer"
-                icon="↻"
+                icon={<RegenerateIcon />}
                 disabled={busy}
                 onClick={() => actions.onRegenerate(message)}
               />
             )}
             <IconButton
               label="Fork from here into a new chat"
-              icon="⑂"
+              icon={<ForkIcon />}
               disabled={live}
               onClick={() => actions.onFork(message)}
             />
