@@ -2,7 +2,7 @@
  * The signed-in frame: sidebar (a drawer on narrow screens) + the page.
  * Signed-out visitors go to /login (with ?next= back here).
  */
-import { Suspense, useEffect } from "react";
+import { Suspense, useEffect, useRef, useSyncExternalStore } from "react";
 import { Navigate, Outlet, useLocation } from "react-router";
 import { useSession } from "../api/session";
 import { ReauthDialog } from "../features/auth/ReauthDialog";
@@ -15,6 +15,23 @@ import { Toaster } from "../ui/Toast";
 import { ErrorBoundary } from "./ErrorBoundary";
 import { PageFallback } from "./PageFallback";
 
+const NARROW = "(max-width: 799px)";
+
+function subscribeNarrow(cb: () => void) {
+  const mq = window.matchMedia?.(NARROW);
+  mq?.addEventListener("change", cb);
+  return () => mq?.removeEventListener("change", cb);
+}
+
+/** true on phone-sized screens, where the sidebar is a modal drawer */
+export function useNarrow(): boolean {
+  return useSyncExternalStore(
+    subscribeNarrow,
+    () => Boolean(window.matchMedia?.(NARROW).matches),
+    () => false,
+  );
+}
+
 export function Layout() {
   const token = useSession((s) => s.token);
   const expired = useSession((s) => s.expired);
@@ -22,12 +39,36 @@ export function Layout() {
   const location = useLocation();
   const sidebarOpen = useUi((s) => s.sidebarOpen);
   const setSidebarOpen = useUi((s) => s.setSidebarOpen);
+  const narrow = useNarrow();
+  const drawer = narrow && sidebarOpen;
+  const openButton = useRef<HTMLButtonElement>(null);
+  const wasDrawer = useRef(false);
 
   // On a phone the drawer closes after navigating.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation
   useEffect(() => {
-    if (window.matchMedia?.("(max-width: 799px)").matches) setSidebarOpen(false);
+    if (window.matchMedia?.(NARROW).matches) setSidebarOpen(false);
   }, [location.pathname, setSidebarOpen]);
+
+  // The drawer is modal: focus goes in when it opens, back to its button when
+  // it closes, and Escape closes it.
+  useEffect(() => {
+    if (drawer) {
+      document.querySelector<HTMLElement>("#sidebar input[type=search]")?.focus();
+      const onKey = (e: KeyboardEvent) => {
+        if (e.key === "Escape" && !document.querySelector("dialog[open], [role=menu]")) {
+          setSidebarOpen(false);
+        }
+      };
+      document.addEventListener("keydown", onKey);
+      wasDrawer.current = true;
+      return () => document.removeEventListener("keydown", onKey);
+    }
+    if (wasDrawer.current) {
+      wasDrawer.current = false;
+      requestAnimationFrame(() => openButton.current?.focus());
+    }
+  }, [drawer, setSidebarOpen]);
 
   if (!token && !expired) {
     if (signedOut) return <Navigate to="/login" replace />;
@@ -44,10 +85,11 @@ export function Layout() {
       {sidebarOpen ? (
         <div className="scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />
       ) : null}
-      <div className="main-col">
+      <div className="main-col" inert={drawer || undefined}>
         {!sidebarOpen ? (
           <div className="topbar">
             <IconButton
+              ref={openButton}
               label="Open sidebar"
               icon={<MenuIcon />}
               onClick={() => setSidebarOpen(true)}
