@@ -15,7 +15,10 @@ from tests.factories import Account
 
 
 def test_provider_key_is_added_masked_with_health(
-    signed_in_page: Page, web_server: WebServer, web_user: Account
+    signed_in_page: Page,
+    web_server: WebServer,
+    web_user: Account,
+    axe: Callable[..., Any],
 ) -> None:
     page = signed_in_page
     page.goto("/keys")
@@ -24,6 +27,7 @@ def test_provider_key_is_added_masked_with_health(
     dialog.get_by_label("Provider", exact=True).select_option("anthropic")
     dialog.get_by_label("Name", exact=True).fill("my claude")
     dialog.get_by_label("Key", exact=True).fill("sk-ant-e2e-secret-123456789")
+    axe(page)
     dialog.get_by_role("button", name="Add key").click()
     expect(dialog).to_be_hidden()
 

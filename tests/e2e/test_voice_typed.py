@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -28,11 +30,18 @@ def _type(page: Page, text: str) -> None:
 
 
 def test_typed_turns_stop_and_resume(
-    signed_in_page: Page, fake_llm: FakeLlm, web_server: WebServer, web_user: Account
+    signed_in_page: Page,
+    fake_llm: FakeLlm,
+    web_server: WebServer,
+    web_user: Account,
+    axe: Callable[..., Any],
+    shot: Callable[..., Path],
 ) -> None:
     gate = fake_llm.hold("Once upon a time there was a very long story", after=2)
     page = signed_in_page
     page.goto("/voice")
+    axe(page)
+    shot(page, "voice-setup")
     page.get_by_label("Voice", exact=True).select_option("none")
     page.get_by_role("button", name="Start talking").click()
     expect(page).to_have_url(re.compile(r"/voice/\d+$"))
@@ -45,6 +54,7 @@ def test_typed_turns_stop_and_resume(
     expect(turn).to_contain_text("Once upon")  # streaming, held by the gate
     page.get_by_role("button", name="Stop answer").click()
     expect(turn.get_by_text("interrupted", exact=True)).to_be_visible()
+    axe(page)
     gate.set()
 
     def stored_statuses() -> list[tuple[str, str]]:

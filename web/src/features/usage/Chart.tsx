@@ -26,7 +26,7 @@ export function Chart({ title, summary, options, data }: ChartProps) {
     const el = box.current;
     if (!el) return;
     const width = Math.max(280, el.clientWidth);
-    const u = new uPlot({ ...options, width } as uPlot.Options, data, el);
+    const u = new uPlot({ ...themed(options, el), width } as uPlot.Options, data, el);
     plot.current = u;
     const ro =
       typeof ResizeObserver === "undefined"
@@ -52,6 +52,25 @@ export function Chart({ title, summary, options, data }: ChartProps) {
       </p>
     </figure>
   );
+}
+
+/** Axis text and grid in the page's colours (light or dark). */
+function themed(
+  options: Omit<uPlot.Options, "width">,
+  el: HTMLElement,
+): Omit<uPlot.Options, "width"> {
+  const css = getComputedStyle(el);
+  const text = css.getPropertyValue("--fg-soft").trim() || "#4b5261";
+  const grid = css.getPropertyValue("--border").trim() || "#dde1e7";
+  return {
+    ...options,
+    axes: (options.axes ?? [{}, {}]).map((axis) => ({
+      stroke: text,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+      ...axis,
+    })),
+  };
 }
 
 /** Bars over category indexes 0..n-1, labelled on the x axis. */
