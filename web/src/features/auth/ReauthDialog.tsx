@@ -14,7 +14,7 @@ import { signIn } from "./signIn";
 export function ReauthDialog() {
   const expired = useSession((s) => s.expired);
   const qc = useQueryClient();
-  const me = qc.getQueryData<{ username?: string }>(["me"]);
+  const me = qc.getQueryData<{ username?: string; email?: string }>(["me"]);
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -25,8 +25,11 @@ export function ReauthDialog() {
     setBusy(true);
     setError(null);
     try {
-      await signIn(login || me?.username || "", password);
+      const who = (login || me?.username || "").trim();
+      await signIn(who, password);
       setPassword("");
+      // Someone else signed in: nothing cached for the previous user may show.
+      if (me && who !== me.username && who !== me.email) qc.clear();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {

@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Button } from "../../ui/Button";
 import { ConfirmDialog } from "../../ui/ConfirmDialog";
 import { Dialog } from "../../ui/Dialog";
@@ -220,14 +220,24 @@ function CategoryRow({
   onDelete: () => void;
 }) {
   const [name, setName] = useState(category.name);
+  const [color, setColor] = useState(category.color ?? "#64748b");
   useEffect(() => setName(category.name), [category.name]);
+  useEffect(() => setColor(category.color ?? "#64748b"), [category.color]);
+  const save = useRef(onSave);
+  save.current = onSave;
+  // The picker fires while dragging: save once it rests.
+  useEffect(() => {
+    if (color === (category.color ?? "#64748b")) return;
+    const t = setTimeout(() => save.current({ color }), 400);
+    return () => clearTimeout(t);
+  }, [color, category.color]);
   return (
     <li className="row">
       <input
         type="color"
         aria-label={`Colour of ${category.name}`}
-        value={category.color ?? "#64748b"}
-        onChange={(e) => onSave({ color: e.target.value })}
+        value={color}
+        onChange={(e) => setColor(e.target.value)}
       />
       <input
         aria-label={`Name of category ${category.name}`}

@@ -432,6 +432,11 @@ export function ThreadList() {
         categories={cats}
         onClose={() => setPending(null)}
       />
+      {list.length >= params.limit ? (
+        <p className="muted threads-more">
+          Showing the {params.limit} most recent threads: search to find older ones.
+        </p>
+      ) : null}
       <span className="sr-only" aria-live="polite">
         {threads.isSuccess && q ? `${list.length} threads found` : ""}
       </span>
