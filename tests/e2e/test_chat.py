@@ -319,3 +319,39 @@ def test_phone_layout(
     assert composer["x"] + composer["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "chat-phone")
+
+
+RICH_ANSWER = """Code:
+
+```python
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+```
+
+Math: $E = mc^2$ and
+
+$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$
+"""
+
+
+def test_a_new_chat_with_an_image_renders_code_and_math(
+    signed_in_page: Page, fake_llm: FakeLlm, tmp_path: Path
+) -> None:
+    page = signed_in_page
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PIXEL_PNG)
+    page.locator("input[type=file]").set_input_files(str(picture))
+    expect(page.get_by_role("list", name="Attached images")).to_be_visible()
+    fake_llm.stream(RICH_ANSWER, tokens=20)
+    _send(page, "Look at this")
+    _thread_id(page)
+    expect(page.get_by_role("img", name="Attached image 1")).to_be_visible()
+    answer = _answers(page).last
+    expect(answer).to_contain_text("Math")
+    # highlight.js and KaTeX arrive lazily, then the blocks render with them.
+    expect(answer.locator(".hljs-keyword").first).to_have_text("def")
+    expect(answer.locator(".katex-display")).to_have_count(1)
+    expect(answer.get_by_role("button", name="Copy code")).to_be_visible()
+    assert '"type":"image_url"' in fake_llm.requests[-1].body.decode()
+    page.reload()
+    expect(page.get_by_role("img", name="Attached image 1")).to_be_visible()

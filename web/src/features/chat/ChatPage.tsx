@@ -230,10 +230,6 @@ export default function ChatPage() {
       if (live) return false;
       const target = { provider: model?.provider ?? null, model: model?.model ?? null };
       if (threadId === null) {
-        if (images.length) {
-          toastError("Send the first message, then attach images in the chat");
-          return false;
-        }
         startStream({ kind: "new", content, images, ...target });
       } else {
         startStream({

@@ -215,7 +215,28 @@ const mark = (name: string, detail?: unknown) => {
 };
 
 /** Starts a generation; resolves when it ends (never rejects: errors land in the store). */
-export async function runStream(req: StreamRequest, hooks: StreamHooks): Promise<LiveStream> {
+async function createThread(
+  req: { content: string; provider: string | null; model: string | null },
+  signal: AbortSignal,
+): Promise<Thread> {
+  const title = (req.content.split("\n")[0] ?? "").trim().slice(0, 80) || "New chat";
+  const res = await apiFetch("/api/threads/", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      title,
+      ...(req.provider && req.model ? { provider: req.provider, model: req.model } : {}),
+    }),
+    signal,
+  });
+  const body = (await res.json().catch(() => ({}))) as Thread & { error_message?: string };
+  if (!res.ok)
+    throw new StreamHttpError(res.status, null, body.error_message ?? `HTTP ${res.status}`);
+  return body;
+}
+
+export async function runStream(initial: StreamRequest, hooks: StreamHooks): Promise<LiveStream> {
+  let req = initial;
   let key = req.kind === "new" ? "new" : String(req.threadId);
   controllers.get(key)?.abort();
   const controller = new AbortController();
@@ -345,6 +366,20 @@ export async function runStream(req: StreamRequest, hooks: StreamHooks): Promise
   };
 
   try {
+    if (req.kind === "new" && req.images.length) {
+      // /api/threads/stream takes no images: make the thread, then send into it.
+      const thread = await createThread(req, controller.signal);
+      onFrame({ event: "thread", id: null, data: JSON.stringify(thread) });
+      req = {
+        kind: "send",
+        threadId: thread.id,
+        content: req.content,
+        provider: req.provider,
+        model: req.model,
+        images: req.images,
+        parentId: null,
+      };
+    }
     for await (const frame of resumableSse({
       open: () => request(req),
       resume: () => ({ url: resumeUrl(threadId ?? 0, assistantId), init: { method: "GET" } }),
@@ -396,7 +431,7 @@ export async function runStream(req: StreamRequest, hooks: StreamHooks): Promise
       },
     ]);
     touchThreadLists(qc, { id: threadId, last_message_at: new Date().toISOString() });
-    if (req.kind === "new") {
+    if (initial.kind === "new") {
       // The new thread's first messages (and its system prompt) as stored.
       void qc.invalidateQueries({ queryKey: treeKey(threadId) });
       void qc.invalidateQueries({ queryKey: ["threads"] });
