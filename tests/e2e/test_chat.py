@@ -341,7 +341,8 @@ def test_a_new_chat_with_an_image_renders_code_and_math(
     picture = tmp_path / "dot.png"
     picture.write_bytes(PIXEL_PNG)
     page.locator("input[type=file]").set_input_files(str(picture))
-    expect(page.get_by_role("list", name="Attached images")).to_be_visible()
+    attached = page.get_by_role("list", name="Attached images")
+    expect(attached.get_by_role("img", name="dot.png")).to_be_visible()
     fake_llm.stream(RICH_ANSWER, tokens=20)
     _send(page, "Look at this")
     _thread_id(page)
