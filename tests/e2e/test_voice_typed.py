@@ -72,6 +72,11 @@ def test_typed_turns_stop_and_resume(
 
     # a reload offers to resume this thread's session, and it goes on there
     page.reload()
+    history = page.locator("details.voice-history")
+    summary = history.locator("summary")
+    expect(summary).to_have_text("Earlier in this thread (2 messages)")
+    summary.click()
+    expect(history).to_contain_text("Tell me a story")
     page.get_by_role("button", name="Resume voice session").click()
     expect(page.get_by_role("status").filter(has_text="Listening")).to_be_visible()
     fake_llm.stream("The end.")

@@ -172,6 +172,21 @@ export default function VoicePage() {
     [navigate, routeThread],
   );
   const voice = useVoice(onThread);
+  // the thread this page was opened on: its earlier turns, read once
+  const [openedOn] = useState(routeThread);
+  const earlier = useQuery({
+    queryKey: ["voice-thread", openedOn],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/threads/{thread_id}", { params: { path: { thread_id: openedOn ?? 0 } } }),
+      ),
+    enabled: openedOn !== null,
+    staleTime: Number.POSITIVE_INFINITY,
+    refetchOnWindowFocus: false,
+  });
+  const history = (earlier.data?.messages ?? []).filter(
+    (m) => m.role === "user" || m.role === "assistant",
+  );
   const { state } = voice;
   const [text, setText] = useState("");
   const textId = useId();
@@ -253,6 +268,20 @@ export default function VoicePage() {
         <p className="form-error" role="alert">
           {state.error}
         </p>
+      ) : null}
+
+      {history.length ? (
+        <details className="voice-history">
+          <summary>Earlier in this thread ({history.length} messages)</summary>
+          <ol className="voice-turns">
+            {history.map((m) => (
+              <li key={m.id} className={m.role === "user" ? "voice-user" : "voice-assistant"}>
+                <span className="voice-who">{m.role === "user" ? "You" : "Assistant"}</span>
+                <p>{typeof m.content === "string" ? m.content : ""}</p>
+              </li>
+            ))}
+          </ol>
+        </details>
       ) : null}
 
       <section aria-labelledby="voice-transcript-h" className="voice-transcript">
