@@ -19,11 +19,13 @@ export const routes: RouteObject[] = [
     path: "/login",
     lazy: page(() => import("../features/auth/LoginPage")),
     errorElement: <RouteError />,
+    hydrateFallbackElement: <PageFallback />,
   },
   {
     path: "/register",
     lazy: page(() => import("../features/auth/RegisterPage")),
     errorElement: <RouteError />,
+    hydrateFallbackElement: <PageFallback />,
   },
   {
     path: "/",
