@@ -124,7 +124,8 @@ export default function ChatPage() {
       qc,
       onThread: (id: number) => {
         drafts.move(userId, "new", id);
-        navigate(`/c/${id}`, { replace: true });
+        // Only if the reader is still on the new chat (not gone to another thread).
+        if (window.location.pathname === "/") navigate(`/c/${id}`, { replace: true });
       },
       onText: (t: string) => announcer.update(t),
       onEnd: (s: { text: string; status: string; error: string | null }) => {

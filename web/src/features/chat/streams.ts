@@ -101,7 +101,9 @@ function touchThreadLists(qc: QueryClient, thread: Partial<Thread> & { id: numbe
     if (!Array.isArray(list)) continue;
     const i = list.findIndex((t) => t.id === thread.id);
     if (i === -1) {
-      if (add && isFullThread(thread)) qc.setQueryData(key, [thread, ...list]);
+      if (add && isFullThread(thread) && listsNewThreads(key[1])) {
+        qc.setQueryData(key, [thread, ...list]);
+      }
       continue;
     }
     const cur = list[i];
@@ -110,6 +112,13 @@ function touchThreadLists(qc: QueryClient, thread: Partial<Thread> & { id: numbe
     next.splice(i, 1);
     qc.setQueryData(key, [{ ...cur, ...thread }, ...next]);
   }
+}
+
+/** A new thread belongs in a list that is not filtered (search, category, archive). */
+function listsNewThreads(params: unknown): boolean {
+  if (!params || typeof params !== "object") return true;
+  const p = params as Record<string, unknown>;
+  return !p.is_archived && !p.search && p.category_id === undefined;
 }
 
 function isFullThread(t: Partial<Thread>): t is Thread {
@@ -462,8 +471,12 @@ export async function stopStream(threadId: number | null): Promise<void> {
       // the abort below still ends it on our side
     }
   }
-  // Give the server a moment to send its own done frame (with the stored status).
   const controller = controllers.get(key);
+  if (tid === null || tid === undefined) {
+    controller?.abort(); // nothing stored server-side yet that we could name
+    return;
+  }
+  // Give the server a moment to send its own done frame (with the stored status).
   setTimeout(() => controller?.abort(), 1500);
 }
 
