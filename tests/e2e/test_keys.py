@@ -22,6 +22,10 @@ def test_provider_key_is_added_masked_with_health(
 ) -> None:
     page = signed_in_page
     page.goto("/keys")
+    # the hub's global key, which this user falls back on, with its health
+    shared = page.locator(".keys-shared")
+    expect(shared.get_by_role("heading")).to_have_text("Shared by your administrators")
+    expect(shared.get_by_role("listitem")).to_have_text("OpenAI (fake upstream) OK")
     page.get_by_role("button", name="Add provider key").click()
     dialog = page.get_by_role("dialog", name="Add provider key")
     dialog.get_by_label("Provider", exact=True).select_option("anthropic")

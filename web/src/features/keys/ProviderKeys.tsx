@@ -207,6 +207,40 @@ function KeyForm({
   );
 }
 
+/** Global keys the user's calls may fall back on, with their pool status. */
+function SharedKeys() {
+  const status = useQuery({
+    queryKey: ["keys", "pools"],
+    queryFn: () => unwrap(api.GET("/api/status")),
+    staleTime: 30_000,
+  });
+  const shared = (status.data?.accounts ?? []).filter((a) => a.is_global);
+  if (!shared.length) return null;
+  return (
+    <div className="keys-shared">
+      <h3>Shared by your administrators</h3>
+      <ul>
+        {shared.map((a) => {
+          const h = keyHealth({
+            is_active: true,
+            status: a.status === "OK" ? "ok" : a.status === "WAIT" ? "cooldown" : "invalid",
+            cooldown_until: a.until ?? null,
+            last_error: a.last_error ?? null,
+          });
+          return (
+            <li key={a.id}>
+              {providerLabel(a.provider)}
+              {a.name ? ` (${a.name})` : ""}{" "}
+              <span className={`health health-${h.tone}`}>{h.label}</span>
+            </li>
+          );
+        })}
+      </ul>
+      <p className="muted">Used when you have no key of your own for that provider.</p>
+    </div>
+  );
+}
+
 export function ProviderKeys({ scope }: { scope: KeyScope }) {
   const qc = useQueryClient();
   const queryKey = scope === "user" ? ["keys"] : ["keys", "global"];
@@ -237,6 +271,7 @@ export function ProviderKeys({ scope }: { scope: KeyScope }) {
           Add {noun}
         </Button>
       </div>
+      {scope === "user" ? <SharedKeys /> : null}
       {keys.isLoading ? <Spinner label="Loading keys" /> : null}
       {keys.error ? (
         <p className="form-error" role="alert">
