@@ -157,7 +157,12 @@ def test_reload_mid_stream_resumes_the_answer(
 
 
 def test_edit_regenerate_and_switch_branches(
-    signed_in_page: Page, fake_llm: FakeLlm, web_server: WebServer, web_user: Account
+    signed_in_page: Page,
+    fake_llm: FakeLlm,
+    web_server: WebServer,
+    web_user: Account,
+    axe: Callable[..., Any],
+    shot: Callable[..., Path],
 ) -> None:
     page = signed_in_page
     fake_llm.stream("First answer.", tokens=3)
@@ -191,6 +196,8 @@ def test_edit_regenerate_and_switch_branches(
     page.get_by_role("button", name=re.compile(r"^Branches")).click()
     branch_map = page.get_by_role("complementary", name="Branch map")
     expect(branch_map.get_by_role("button")).to_have_count(1 + 2 + 2)
+    axe(page)
+    shot(page, "chat-branches")
     branch_map.get_by_role("button", name=re.compile(r"^Branch 1 of 2")).first.click()
     expect(page.get_by_role("article", name="Your message").last).to_contain_text(
         "Original question"
@@ -225,13 +232,14 @@ def test_fork_a_branch_into_a_new_thread(
     )
 
 
-def test_shortcuts_help_sheet(signed_in_page: Page) -> None:
+def test_shortcuts_help_sheet(signed_in_page: Page, axe: Callable[..., Any]) -> None:
     page = signed_in_page
-    page.get_by_role("main").click(position={"x": 5, "y": 5})
+    page.get_by_role("heading", level=1).click()
     page.keyboard.press("Control+/")
     sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(sheet).to_be_visible()
     expect(sheet).to_contain_text("Regenerate the last answer")
+    axe(page)
     page.keyboard.press("Escape")
     expect(sheet).to_be_hidden()
     page.keyboard.press("/")

@@ -55,16 +55,15 @@ export function BranchMap({
                       aria-current={b.active ? "true" : undefined}
                       disabled={busy}
                       onClick={() => onPick(b.startId)}
-                      aria-label={`Branch ${b.position} of ${p.branches.length}: ${
-                        b.models.join(", ") || b.role
-                      }, ${formatCost(b.cost)}, ${b.length} messages${b.active ? " (shown)" : ""}`}
                     >
                       <span className="branch-pos">
-                        {b.position}/{p.branches.length}
+                        <span className="sr-only">Branch </span>
+                        {b.position} of {p.branches.length}
                       </span>
                       <span className="branch-text">{preview(index.byId.get(b.startId))}</span>
                       <span className="branch-meta">
                         {b.models.join(", ") || "—"} · {formatCost(b.cost)} · {b.length} msg
+                        {b.active ? <span className="sr-only"> (shown)</span> : null}
                       </span>
                     </button>
                   </li>
