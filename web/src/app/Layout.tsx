@@ -17,6 +17,16 @@ import { PageFallback } from "./PageFallback";
 
 const NARROW = "(max-width: 799px)";
 
+const PAGE_TITLES: Record<string, string> = {
+  prompts: "Prompts",
+  usage: "Usage",
+  keys: "Keys",
+  media: "Media",
+  voice: "Voice",
+  admin: "Admin",
+  setup: "Set up",
+};
+
 function subscribeNarrow(cb: () => void) {
   const mq = window.matchMedia?.(NARROW);
   mq?.addEventListener("change", cb);
@@ -50,6 +60,29 @@ export function Layout() {
     if (window.matchMedia?.(NARROW).matches) setSidebarOpen(false);
   }, [location.pathname, setSidebarOpen]);
 
+  // Other pages: a title per page, and focus on its heading after navigating
+  // (screen readers hear where they are). The chat screen manages both itself.
+  const firstRender = useRef(true);
+  useEffect(() => {
+    const section = location.pathname.split("/")[1] ?? "";
+    const name = PAGE_TITLES[section];
+    const first = firstRender.current;
+    firstRender.current = false;
+    if (!name) return;
+    document.title = `${name} · aihub`;
+    if (first) return;
+    let tries = 20;
+    const focusHeading = () => {
+      const h = document.querySelector<HTMLElement>("#main h1");
+      // (behind the phone drawer the page is inert until the drawer closes)
+      if (h && !h.closest("[inert]")) {
+        h.tabIndex = -1;
+        h.focus({ preventScroll: true });
+      } else if (tries-- > 0) setTimeout(focusHeading, 50);
+    };
+    focusHeading();
+  }, [location.pathname]);
+
   // The drawer is modal: focus goes in when it opens, back to its button when
   // it closes, and Escape closes it.
   useEffect(() => {
@@ -66,7 +99,12 @@ export function Layout() {
     }
     if (wasDrawer.current) {
       wasDrawer.current = false;
-      requestAnimationFrame(() => openButton.current?.focus());
+      // unless navigating moved focus to the new page already
+      requestAnimationFrame(() => {
+        if (!document.getElementById("main")?.contains(document.activeElement)) {
+          openButton.current?.focus();
+        }
+      });
     }
   }, [drawer, setSidebarOpen]);
 
