@@ -31,28 +31,32 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _spoken_wav(path: Path) -> Path:
-    """espeak-ng says SENTENCE; silence before (the page connects) and after
-    (the answer is heard out before the file ends), 16-bit mono."""
+def spoken_wav(path: Path, sentences: list[str], gap_s: float = 0.0) -> Path:
+    """espeak-ng says each sentence, ``gap_s`` of silence between them, with
+    silence before (the page connects) and after (the answer is heard out
+    before the file ends); 16-bit mono."""
     binary = shutil.which("espeak-ng")
     if binary is None:
         pytest.fail("espeak-ng is missing: apt-get install espeak-ng", pytrace=False)
-    raw = path.with_name("raw.wav")
-    subprocess.run([binary, "-w", str(raw), SENTENCE], check=True)
-    with wave.open(str(raw), "rb") as src:
-        rate, width, channels = (
-            src.getframerate(),
-            src.getsampwidth(),
-            src.getnchannels(),
-        )
-        speech = src.readframes(src.getnframes())
-    assert (width, channels) == (2, 1), (width, channels)
+    rate = 0
+    pieces: list[bytes] = []
+    for n, sentence in enumerate(sentences):
+        raw = path.with_name(f"raw{n}.wav")
+        subprocess.run([binary, "-w", str(raw), sentence], check=True)
+        with wave.open(str(raw), "rb") as src:
+            rate = src.getframerate()
+            width, channels = src.getsampwidth(), src.getnchannels()
+            pieces.append(src.readframes(src.getnframes()))
+        assert (width, channels) == (2, 1), (width, channels)
     silence = b"\x00\x00"
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(silence * int(rate * 2.0) + speech + silence * int(rate * 20))
+        gap = silence * int(rate * gap_s)
+        out.writeframes(
+            silence * int(rate * 2.0) + gap.join(pieces) + silence * int(rate * 20)
+        )
     return path
 
 
@@ -61,7 +65,7 @@ def browser(
     playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     """This module's Chromium hears the WAV as its microphone (played once)."""
-    wav = _spoken_wav(tmp_path_factory.mktemp("voice") / "sentence.wav")
+    wav = spoken_wav(tmp_path_factory.mktemp("voice") / "sentence.wav", [SENTENCE])
     chromium = playwright_driver.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
