@@ -364,3 +364,28 @@ def test_a_new_chat_with_an_image_renders_code_and_math(
     assert '"type":"image_url"' in fake_llm.requests[-1].body.decode()
     page.reload()
     expect(page.get_by_role("img", name="Attached image 1")).to_be_visible()
+
+
+def test_keyboard_stop_regenerate_and_new_chat(
+    signed_in_page: Page, fake_llm: FakeLlm
+) -> None:
+    page = signed_in_page
+    gate = fake_llm.hold("uno dos tres cuatro cinco seis", after=2)
+    _send(page, "Spanish numbers")
+    thread_id = _thread_id(page)
+    expect(_answers(page).last).to_contain_text("uno")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Send message")).to_be_visible()
+    expect(_answers(page).last).to_contain_text("stopped")
+    gate.set()
+    fake_llm.stream("Again, completely.", tokens=3)
+    page.keyboard.press("Alt+Shift+R")
+    expect(_answers(page).last).to_contain_text("Again, completely.")
+    expect(page.get_by_role("navigation", name="the answer versions")).to_contain_text(
+        "2/2"
+    )
+    page.keyboard.press("Alt+Shift+N")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("New chat")
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/c/{thread_id}$"))
