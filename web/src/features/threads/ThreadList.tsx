@@ -21,6 +21,7 @@ import {
   useDeleteThreads,
   useMoveThreads,
   useThreads,
+  useUnarchiveThreads,
   useUpdateThread,
 } from "./api";
 import { type Category, groupThreads, type ListParams, type Thread } from "./lib";
@@ -61,6 +62,7 @@ export function ThreadList() {
   const update = useUpdateThread();
   const del = useDeleteThreads();
   const archive = useArchiveThreads();
+  const unarchive = useUnarchiveThreads();
   const move = useMoveThreads();
   const navigate = useNavigate();
   const match = useMatch("/c/:threadId");
@@ -73,6 +75,16 @@ export function ThreadList() {
   }, [searchTick]);
 
   const list = threads.data ?? [];
+  // Bulk actions only ever touch threads on screen: drop the ones a new
+  // filter or search hid.
+  useEffect(() => {
+    setSelected((sel) => {
+      if (!sel.size) return sel;
+      const shown = new Set((threads.data ?? []).map((t) => t.id));
+      const kept = [...sel].filter((id) => shown.has(id));
+      return kept.length === sel.size ? sel : new Set(kept);
+    });
+  }, [threads.data]);
   const rows = useMemo(() => groupThreads(list), [list]);
   const catById = useMemo(
     () => new Map((categories.data ?? []).map((c) => [c.id, c] as const)),
@@ -376,17 +388,29 @@ export function ThreadList() {
 
       {selecting && selected.size ? (
         <div className="bulk-bar" role="toolbar" aria-label="Bulk actions">
-          <Button
-            onClick={() =>
-              run(
-                archive.mutateAsync(ids).then(endSelecting),
-                `${ids.length} thread${ids.length > 1 ? "s" : ""} archived`,
-              )
-            }
-            disabled={archived}
-          >
-            Archive
-          </Button>
+          {archived ? (
+            <Button
+              onClick={() =>
+                run(
+                  unarchive.mutateAsync(ids).then(endSelecting),
+                  `${ids.length} thread${ids.length > 1 ? "s" : ""} restored`,
+                )
+              }
+            >
+              Unarchive
+            </Button>
+          ) : (
+            <Button
+              onClick={() =>
+                run(
+                  archive.mutateAsync(ids).then(endSelecting),
+                  `${ids.length} thread${ids.length > 1 ? "s" : ""} archived`,
+                )
+              }
+            >
+              Archive
+            </Button>
+          )}
           <Button onClick={() => setPending({ kind: "move", ids })}>Move…</Button>
           <Button
             variant="danger"

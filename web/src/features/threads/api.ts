@@ -91,19 +91,32 @@ export function useArchiveThreads() {
   });
 }
 
-/** Move several threads into a category (no bulk endpoint: one PUT each). */
+/** The same change to several threads (no bulk endpoint for it: one PUT each). */
+async function updateEach(ids: number[], body: Schemas["ThreadUpdate"]) {
+  for (const id of ids) {
+    await unwrap(
+      api.PUT("/api/threads/{thread_id}", { params: { path: { thread_id: id } }, body }),
+    );
+  }
+}
+
+/** Move several threads into a category. */
 export function useMoveThreads() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: async ({ ids, categoryId }: { ids: number[]; categoryId: number | null }) => {
-      for (const id of ids) {
-        await unwrap(
-          api.PUT("/api/threads/{thread_id}", {
-            params: { path: { thread_id: id } },
-            body: { category_id: categoryId },
-          }),
-        );
-      }
+    mutationFn: ({ ids, categoryId }: { ids: number[]; categoryId: number | null }) =>
+      updateEach(ids, { category_id: categoryId }),
+    onSettled: () => qc.invalidateQueries({ queryKey: ["threads"] }),
+  });
+}
+
+/** Bring several archived threads back. */
+export function useUnarchiveThreads() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (ids: number[]) => updateEach(ids, { is_archived: false }),
+    onSuccess: (_d, ids) => {
+      for (const id of ids) patchThreadCaches(qc, id, { is_archived: false });
     },
     onSettled: () => qc.invalidateQueries({ queryKey: ["threads"] }),
   });
