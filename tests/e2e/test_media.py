@@ -135,3 +135,37 @@ def test_a_running_job_can_be_cancelled(
     expect(card.get_by_role("progressbar")).to_have_count(0)
     stored = web_server.api("GET", f"/api/media/jobs/{job['id']}", web_user).json()
     assert stored["status"] == "cancelled"
+
+
+def test_a_video_is_generated_and_playable(
+    signed_in_page: Page,
+    web_server: WebServer,
+    web_user: Account,
+    fake_media: FakeMediaUpstream,
+) -> None:
+    secret = f"sdai-e2e-video-{web_user.id}"
+    _add_media_key(web_server, web_user, fake_media, secret)
+    fake_media.script(secret, MediaScript(polls=1))
+    page = signed_in_page
+    page.goto("/media")
+    page.get_by_role("radio", name="Video").check()
+    page.get_by_label("Model").select_option(label="Google Veo 2 (superduperai)")
+    page.get_by_label("Size").select_option("720x1280")
+    page.get_by_label("Seconds").fill("6")
+    page.get_by_label("Prompt").fill("Waves at dusk")
+    page.get_by_role("button", name="Generate video").click()
+    card = page.get_by_role("listitem").filter(has_text="Waves at dusk")
+    expect(card).to_contain_text("Done", timeout=20_000)
+    video = card.get_by_label("Waves at dusk (1)")
+    expect(video).to_have_js_property("tagName", "VIDEO")
+    job = web_server.api("GET", "/api/media/jobs", web_user, expect=200).json()[0]
+    assert (job["kind"], job["width"], job["height"], job["duration"]) == (
+        "video",
+        720,
+        1280,
+        6,
+    )
+    assert job["artifacts"][0]["media_type"] == "video/mp4"
+    expect(
+        card.get_by_role("link", name="Download Waves at dusk (1)")
+    ).to_have_attribute("download", f"aihub-{job['id']}-1.mp4")
