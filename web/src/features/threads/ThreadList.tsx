@@ -105,6 +105,16 @@ export function ThreadList() {
     [rows],
   );
 
+  // Opening a thread from elsewhere (a link, a fork, a new chat) brings its row into view.
+  // (Once per thread opened: a reorder while the user browses the list never scrolls it.)
+  const activeIndex = rows.findIndex((r) => r.kind === "thread" && r.thread.id === activeId);
+  const scrolledFor = useRef<number | null>(null);
+  useEffect(() => {
+    if (activeIndex < 0 || scrolledFor.current === activeId) return;
+    scrolledFor.current = activeId;
+    virtual.scrollToIndex(activeIndex, { align: "auto" });
+  }, [activeIndex, activeId, virtual]);
+
   function focusRow(rowIndex: number) {
     virtual.scrollToIndex(rowIndex, { align: "auto" });
     const tryFocus = (n: number) => {
