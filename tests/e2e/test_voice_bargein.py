@@ -11,20 +11,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-from aihub.providers.stt_local import is_available as local_stt_available
-from aihub.providers.tts_piper import is_available as piper_available
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, FakeLlm, WebServer
-from tests.e2e.test_voice import spoken_wav
+from tests.e2e.test_voice import need_local_engines, spoken_wav
 from tests.factories import Account
 
 STORY = (
     "Here is a long story about the sea and the mountains, and then the wind "
     "came over the hills at night and nobody slept."
-)
-
-pytestmark = pytest.mark.skipif(
-    not (local_stt_available() and piper_available()),
-    reason="the voice-local extra is not installed (make test installs it)",
 )
 
 
@@ -34,6 +27,7 @@ def browser(
 ) -> Iterator[Browser]:
     """The microphone asks for a story, then, 9 s later (the answer is being
     spoken by then), says "stop"."""
+    need_local_engines()
     wav = spoken_wav(
         tmp_path_factory.mktemp("bargein") / "bargein.wav",
         ["Please tell me a story about the sea.", "Stop. Tell me the time instead."],
