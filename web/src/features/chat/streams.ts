@@ -224,6 +224,19 @@ const mark = (name: string, detail?: unknown) => {
 };
 
 /** Starts a generation; resolves when it ends (never rejects: errors land in the store). */
+/**
+ * A tree fetch still in flight would land after (and over) what the stream
+ * writes into the cache: cancel it first (it reverts to the cached data).
+ */
+async function settleTree(qc: QueryClient, frame: SseFrame): Promise<void> {
+  try {
+    const tid = Number((JSON.parse(frame.data) as { thread_id?: unknown }).thread_id);
+    if (Number.isSafeInteger(tid)) await qc.cancelQueries({ queryKey: treeKey(tid) });
+  } catch {
+    // a malformed frame is ignored by onFrame as well
+  }
+}
+
 async function createThread(
   req: { content: string; provider: string | null; model: string | null },
   signal: AbortSignal,
@@ -397,6 +410,7 @@ export async function runStream(initial: StreamRequest, hooks: StreamHooks): Pro
       fetchImpl,
       maxRetries: 3,
     })) {
+      if (frame.event === "start") await settleTree(qc, frame);
       onFrame(frame);
     }
   } catch (err) {
@@ -416,6 +430,7 @@ export async function runStream(initial: StreamRequest, hooks: StreamHooks): Pro
   if (controllers.get(key) === controller) controllers.delete(key);
 
   if (threadId !== null && assistantId !== null) {
+    await qc.cancelQueries({ queryKey: treeKey(threadId) });
     const d = (done ?? {}) as Record<string, unknown>;
     const meta: Record<string, unknown> = {};
     if (d.usage) meta.tokens = d.usage;
@@ -440,7 +455,7 @@ export async function runStream(initial: StreamRequest, hooks: StreamHooks): Pro
       },
     ]);
     touchThreadLists(qc, { id: threadId, last_message_at: new Date().toISOString() });
-    if (initial.kind === "new") {
+    if (initial.kind === "new" || qc.getQueryData(treeKey(threadId)) === undefined) {
       // The new thread's first messages (and its system prompt) as stored.
       void qc.invalidateQueries({ queryKey: treeKey(threadId) });
       void qc.invalidateQueries({ queryKey: ["threads"] });
