@@ -134,6 +134,20 @@ def test_gateway_key_secret_is_shown_once(
     axe(page)
     shot(page, "keys")
 
+    # limits and budget can be changed later (the secret stays the same)
+    page.get_by_role("button", name="Edit ci script").click()
+    edit = page.get_by_role("dialog", name="Edit ci script")
+    expect(edit.get_by_label("Budget (USD)")).to_have_value("12.5")
+    edit.get_by_label("Budget (USD)").fill("20")
+    edit.get_by_label("Requests per minute").fill("")
+    edit.get_by_role("button", name="Save changes").click()
+    expect(edit).to_be_hidden()
+    row = page.get_by_role("row", name="ci script")
+    expect(row).to_contain_text("$0.00 of $20.00")
+    expect(row.get_by_role("cell", name="none")).to_be_visible()
+    edited = web_server.api("GET", "/api/gateway-keys/", web_user).json()[0]
+    assert (edited["budget_usd"], edited["rpm"]) == (20.0, None)
+
     page.get_by_role("button", name="Revoke ci script").click()
     page.get_by_role("dialog", name="Revoke this key?").get_by_role(
         "button", name="Revoke key"

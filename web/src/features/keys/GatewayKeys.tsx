@@ -26,29 +26,50 @@ import {
 
 type Created = Schemas["GatewayKeyCreated"];
 
-function CreateForm({
+/** A local "YYYY-MM-DD" for a date input, from an ISO time. */
+function localDay(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** Create a key (onCreated gets the one-time secret) or edit one (PATCH). */
+function KeyForm({
+  editing,
   onCreated,
+  onSaved,
   onCancel,
 }: {
-  onCreated: (k: Created) => void;
+  editing?: GatewayKey;
+  onCreated?: (k: Created) => void;
+  onSaved?: () => void;
   onCancel: () => void;
 }) {
   const qc = useQueryClient();
-  const [name, setName] = useState("");
-  const [models, setModels] = useState("");
-  const [rpm, setRpm] = useState("");
-  const [tpm, setTpm] = useState("");
-  const [budget, setBudget] = useState("");
-  const [expires, setExpires] = useState("");
+  const [name, setName] = useState(editing?.name ?? "");
+  const [models, setModels] = useState(editing?.models.join("\n") ?? "");
+  const [rpm, setRpm] = useState(editing?.rpm ? String(editing.rpm) : "");
+  const [tpm, setTpm] = useState(editing?.tpm ? String(editing.tpm) : "");
+  const [budget, setBudget] = useState(
+    editing?.budget_usd != null ? String(editing.budget_usd) : "",
+  );
+  const [expires, setExpires] = useState(localDay(editing?.expires_at ?? null));
   const [error, setError] = useState<string | null>(null);
   const modelsId = useId();
 
   const create = useMutation({
-    mutationFn: (body: Schemas["GatewayKeyCreate"]) =>
-      unwrap(api.POST("/api/gateway-keys/", { body })),
+    mutationFn: async (body: Schemas["GatewayKeyCreate"]): Promise<Created | null> => {
+      if (!editing) return unwrap(api.POST("/api/gateway-keys/", { body }));
+      await unwrap(
+        api.PATCH("/api/gateway-keys/{key_id}", { params: { path: { key_id: editing.id } }, body }),
+      );
+      return null;
+    },
     onSuccess: (key) => {
       qc.invalidateQueries({ queryKey: ["gateway-keys"] });
-      onCreated(key);
+      if (key) onCreated?.(key);
+      else onSaved?.();
     },
     onError: (e: Error) => setError(e.message),
   });
@@ -134,7 +155,7 @@ function CreateForm({
       <div className="row end">
         <Button onClick={onCancel}>Cancel</Button>
         <Button type="submit" variant="primary" busy={create.isPending}>
-          Create key
+          {editing ? "Save changes" : "Create key"}
         </Button>
       </div>
     </form>
@@ -235,6 +256,7 @@ export function GatewayKeys() {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
   const [revoking, setRevoking] = useState<GatewayKey | null>(null);
+  const [editing, setEditing] = useState<GatewayKey | null>(null);
   const revoke = useMutation({
     mutationFn: async (k: GatewayKey) => {
       const res = await api.DELETE("/api/gateway-keys/{key_id}", {
@@ -322,6 +344,15 @@ export function GatewayKeys() {
                       </div>
                     </td>
                     <td className="keys-actions">
+                      {state === "active" ? (
+                        <Button
+                          variant="ghost"
+                          onClick={() => setEditing(k)}
+                          aria-label={`Edit ${k.name}`}
+                        >
+                          Edit
+                        </Button>
+                      ) : null}
                       {state === "revoked" ? null : (
                         <Button
                           variant="ghost"
@@ -341,11 +372,27 @@ export function GatewayKeys() {
       ) : null}
       <Dialog open={creating} title="Create a gateway key" onClose={() => setCreating(false)}>
         {creating ? (
-          <CreateForm
+          <KeyForm
             onCancel={() => setCreating(false)}
             onCreated={(k) => {
               setCreating(false);
               setCreated(k);
+            }}
+          />
+        ) : null}
+      </Dialog>
+      <Dialog
+        open={editing !== null}
+        title={`Edit ${editing?.name ?? "key"}`}
+        onClose={() => setEditing(null)}
+      >
+        {editing ? (
+          <KeyForm
+            editing={editing}
+            onCancel={() => setEditing(null)}
+            onSaved={() => {
+              setEditing(null);
+              toast("Key saved");
             }}
           />
         ) : null}
