@@ -145,7 +145,7 @@ export default function ChatPage() {
       const now = new Date().toISOString();
       return [
         {
-          id: -1,
+          id: stream.userMessageId ?? -1,
           thread_id: 0,
           role: "user",
           content: stream.question.content,
@@ -158,7 +158,7 @@ export default function ChatPage() {
           status: "complete",
         },
         {
-          id: -2,
+          id: stream.assistantId ?? -2,
           thread_id: 0,
           role: "assistant",
           content: "",
@@ -167,13 +167,22 @@ export default function ChatPage() {
           provider: stream.provider,
           meta_data: {},
           created_at: now,
-          parent_id: -1,
+          parent_id: stream.userMessageId ?? -1,
           status: "streaming",
         },
       ];
     }
     return path;
-  }, [view, threadId, tree.data, stream?.question, stream?.model, stream?.provider]);
+  }, [
+    view,
+    threadId,
+    tree.data,
+    stream?.question,
+    stream?.model,
+    stream?.provider,
+    stream?.userMessageId,
+    stream?.assistantId,
+  ]);
   const liveId = live ? (stream?.assistantId ?? (messages.length ? -2 : null)) : null;
   const lastAnswer = [...messages].reverse().find((m) => m.role === "assistant");
 

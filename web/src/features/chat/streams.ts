@@ -231,7 +231,10 @@ const mark = (name: string, detail?: unknown) => {
 async function settleTree(qc: QueryClient, frame: SseFrame): Promise<void> {
   try {
     const tid = Number((JSON.parse(frame.data) as { thread_id?: unknown }).thread_id);
-    if (Number.isSafeInteger(tid)) await qc.cancelQueries({ queryKey: treeKey(tid) });
+    // A first fetch (nothing cached) already holds the new messages: let it land.
+    if (Number.isSafeInteger(tid) && qc.getQueryData(treeKey(tid)) !== undefined) {
+      await qc.cancelQueries({ queryKey: treeKey(tid) });
+    }
   } catch {
     // a malformed frame is ignored by onFrame as well
   }
@@ -430,7 +433,9 @@ export async function runStream(initial: StreamRequest, hooks: StreamHooks): Pro
   if (controllers.get(key) === controller) controllers.delete(key);
 
   if (threadId !== null && assistantId !== null) {
-    await qc.cancelQueries({ queryKey: treeKey(threadId) });
+    if (qc.getQueryData(treeKey(threadId)) !== undefined) {
+      await qc.cancelQueries({ queryKey: treeKey(threadId) });
+    }
     const d = (done ?? {}) as Record<string, unknown>;
     const meta: Record<string, unknown> = {};
     if (d.usage) meta.tokens = d.usage;
