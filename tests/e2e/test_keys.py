@@ -132,7 +132,7 @@ def test_gateway_key_secret_is_shown_once(
     ]
     assert secret.startswith(stored[0]["key_prefix"])
     axe(page)
-    shot(page, "keys")
+    shot(page, "keys-gateway")
 
     # limits and budget can be changed later (the secret stays the same)
     page.get_by_role("button", name="Edit ci script").click()

@@ -107,7 +107,7 @@ def test_image_job_completes_with_progress_across_a_reload(
     assert done["status"] == "completed"
     assert done["percent"] == 100
     axe(page)
-    shot(page, "media")
+    shot(page, "media-gallery")
 
 
 def _percent_above_zero() -> Any:

@@ -75,4 +75,4 @@ def test_charts_render_with_data(
     expect(requests_chart.locator("canvas")).to_have_count(1)
 
     axe(page)
-    shot(page, "usage")
+    shot(page, "usage-charts")

@@ -137,6 +137,6 @@ def test_spoken_question_gets_a_spoken_answer(
     expect(link).to_have_attribute("href", f"/c/{thread_id}")
 
     axe(page)
-    shot(page, "voice")
+    shot(page, "voice-answer")
     page.get_by_role("button", name="End session").click()
     expect(page.get_by_role("button", name="Start talking")).to_be_visible()
