@@ -1,5 +1,5 @@
 /** The left column: new chat, thread list, page links, user menu. */
-import { NavLink, useNavigate } from "react-router";
+import { NavLink, useMatch, useNavigate } from "react-router";
 import { useUi } from "../../store/ui";
 import { IconButton } from "../../ui/Button";
 import { CloseIcon, DotsIcon, PlusIcon } from "../../ui/icons";
@@ -20,6 +20,9 @@ export function Sidebar() {
   const { user, signOut } = useAuth();
   const navigate = useNavigate();
   const setSidebarOpen = useUi((s) => s.setSidebarOpen);
+  const home = useMatch("/");
+  const thread = useMatch("/c/:threadId");
+  const onChat = Boolean(home || thread);
 
   return (
     <aside id="sidebar" className="sidebar" aria-label="Sidebar">
@@ -60,7 +63,11 @@ export function Sidebar() {
           items={[
             {
               label: "Keyboard shortcuts",
-              onSelect: () => useUi.getState().setShortcutsHelpOpen(true),
+              // the help sheet lives on the chat screen
+              onSelect: () => {
+                if (!onChat) navigate("/");
+                useUi.getState().setShortcutsHelpOpen(true);
+              },
             },
             {
               label: "Sign out",
