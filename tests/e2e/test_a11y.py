@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import WebServer
+from tests.e2e.conftest import FakeLlm, WebServer
 from tests.factories import Account
 
 Axe = Callable[..., list[dict[str, Any]]]
@@ -102,14 +102,20 @@ def test_new_chat(signed_in_page: Page, axe: Axe, shot: Shot) -> None:
 
 
 def test_chat_with_code_and_math(
-    signed_in_page: Page, web_server: WebServer, web_user: Account, axe: Axe, shot: Shot
+    signed_in_page: Page, fake_llm: FakeLlm, axe: Axe, shot: Shot
 ) -> None:
     page = signed_in_page
-    thread_id = seed_conversation(web_server, web_user)
-    page.goto(f"/c/{thread_id}")
+    fake_llm.stream(ANSWER, tokens=40, per_second=200.0)
+    page.get_by_label("Message", exact=True).fill(
+        "How do I sum the first n squares in Python?"
+    )
+    page.get_by_role("button", name="Send message").click()
     answer = page.get_by_role("article", name="Answer").last
     expect(answer).to_contain_text("def sum_of_squares")
     expect(answer.locator(".katex").first).to_be_visible()
+    expect(answer).to_contain_text(re.compile(r"tok\s*\$\d"))  # per-answer stats
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    page.wait_for_timeout(300)  # the finished answer's stats settle
     axe(page)
     shot(page, "chat-thread")
 
