@@ -131,12 +131,14 @@ def test_chat_on_a_phone(
         "sum_of_squares"
     )
     expect(page.get_by_role("button", name="Open sidebar")).to_be_visible()
-    axe(page)
     shot(page, "chat-phone")
     page.get_by_role("button", name="Open sidebar").click()
     expect(page.get_by_role("complementary", name="Sidebar")).to_be_visible()
-    axe(page)
     shot(page, "sidebar-phone")
+    axe(page)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("complementary", name="Sidebar")).to_be_hidden()
+    axe(page)
 
 
 def test_shortcuts_help_sheet(signed_in_page: Page, axe: Axe, shot: Shot) -> None:
