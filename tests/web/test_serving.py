@@ -280,9 +280,7 @@ async def test_start_logs_one_line_when_the_build_is_missing(
         application = create_app(current.model_copy(update={"log_level": "INFO"}))
         async with LifespanManager(application):
             pass
-    lines = [
-        line for line in capsys.readouterr().err.splitlines() if "web_app" in line
-    ]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "web_app" in line]
     assert len(lines) == 1, lines
     assert "make web" in lines[0]
     assert str(tmp_path / "nothing") in lines[0]
