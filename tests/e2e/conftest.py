@@ -84,6 +84,7 @@ _users = itertools.count(1)
 # -- marking and the build --------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_DIR in item.path.parents:
