@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test test-fault check lint typecheck migrate bench clean system-deps
+.PHONY: run test test-fault check lint typecheck migrate bench clean system-deps web \
+	bench-web screenshots e2e
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,28 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(UV) pip install --quiet --python $(BIN)/python -e ".[test,voice-local]"
 	@touch $@ $(VENV)/.installed
 
+# The web app (web/, React + Vite) is built into src/aihub/web/dist and served at /.
+# `make web` builds it when it is missing or older than web/ and Node 20+ is
+# here; without Node it says how to get the app and aihub serves the API alone.
+WEB_BUILD := src/aihub/web/dist/index.html
+NODE_OK = command -v node >/dev/null && command -v npm >/dev/null \
+	  && [ "$$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]
+web:
+	@if ! { $(NODE_OK); }; then \
+	  echo "web app: Node 20+ and npm not found, so the API is served alone;" \
+	       "install Node 20+ and run 'make web' to get the app at /"; \
+	elif [ -f $(WEB_BUILD) ] && [ -z "$$(find web -path web/node_modules -prune \
+	       -o -type f -newer $(WEB_BUILD) -print -quit)" ]; then \
+	  echo "web app: build is up to date ($(WEB_BUILD))"; \
+	else \
+	  echo "web app: building (npm ci && npm run build in web/)"; \
+	  cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] \
+	    || npm ci --no-audit --no-fund --loglevel=error; } && npm run build; \
+	fi
+
 run: $(VENV)/.installed
+	@$(MAKE) --no-print-directory web \
+	  || echo "web app: the build failed (see above); serving the API alone"
 	@echo "aihub on http://$${AIHUB_HOST:-127.0.0.1}:$${AIHUB_PORT:-8000} (docs at /docs)."
 	@echo "Admin credentials: AIHUB_ADMIN_EMAIL/AIHUB_ADMIN_PASSWORD if set, otherwise" \
 	      "generated on first start into $${AIHUB_DATA_DIR:-data}/admin_credentials.txt"
@@ -31,18 +53,36 @@ migrate: $(VENV)/.installed
 
 # Two workers (pytest-xdist), each with its own database and Redis db; then,
 # on PostgreSQL, the fault-injection suite (real processes, one at a time).
+# The browser tests (tests/e2e, marker e2e) need the built app and Debian's
+# chromium: both are made here; PYTEST_ARGS='-m "not e2e"' leaves them out.
 # Python may write its bytecode cache even where PYTHONDONTWRITEBYTECODE is set:
 # every `aihub serve`/`aihub worker` a test starts would otherwise recompile.
 TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 FAULT_DB = $(or $(AIHUB_TEST_DATABASE_URL),$(AIHUB_DATABASE_URL))
 test: $(VENV)/.installed-test
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/fault
+	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory system-deps
+	@$(MAKE) --no-print-directory web
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/fault \
+	  $(PYTEST_ARGS)
 	@case "$(FAULT_DB)" in postgresql*) $(MAKE) --no-print-directory test-fault ;; \
 	  *) echo "fault-injection suite not run: it needs PostgreSQL (AIHUB_DATABASE_URL)" ;; esac
 
 # Kills processes and stops its own redis-server: see README, "Fault-injection suite".
 test-fault: $(VENV)/.installed-test
 	$(BIN)/pytest -n 0 -s tests/fault
+
+# The browser tests alone; `make screenshots` also refreshes docs/screenshots.
+e2e: $(VENV)/.installed-test web
+	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory system-deps
+	$(BIN)/pytest -n 0 -m e2e $(PYTEST_ARGS)
+
+screenshots: e2e
+
+# The web app in headless Chromium against a live aihub and the fake upstream.
+bench-web: $(VENV)/.installed-test web
+	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory system-deps
+	$(BIN)/python bench/web_bench.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
@@ -67,12 +107,14 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/chart.py $(BENCH_DIR)/results/latest.json bench/results.png
 
 # The voice tests and benchmarks speak with espeak-ng, convert with sox and decode
-# Opus with libopus: Debian packages, installed here when missing and possible.
+# Opus with libopus; the browser tests drive chromium: Debian packages, installed
+# here when missing and possible.
+SYSTEM_PACKAGES := espeak-ng sox libopus0 chromium
 system-deps:
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  apt-get install -y -q espeak-ng sox libopus0 >/dev/null 2>&1 \
-	  || (apt-get update -q >/dev/null && apt-get install -y -q espeak-ng sox libopus0); \
-	else echo "please install espeak-ng, sox and libopus0 (Debian/Ubuntu packages)"; fi
+	  apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null && apt-get install -y -q $(SYSTEM_PACKAGES)); \
+	else echo "please install $(SYSTEM_PACKAGES) (Debian/Ubuntu packages)"; fi
 
 check: lint typecheck test
 

@@ -67,6 +67,9 @@ from aihub.voice.gateway_router import router as voice_gateway_router
 from aihub.voice.router import router as voice_router
 from aihub.voice.router import socket_router as voice_socket_router
 from aihub.voice.runtime import start_voice
+from aihub.web.docs import install_offline_docs
+from aihub.web.serving import DIST as WEB_DIST
+from aihub.web.serving import install_web_app, log_web_app_status
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +161,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sqlite=settings.is_sqlite,
         redis=settings.redis_url is not None,
     )
+    log_web_app_status(app.state.web_dist)
     try:
         yield
     finally:
@@ -190,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="One API to every language, image, video and speech model.",
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
@@ -211,4 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
+    install_offline_docs(app)
+    app.state.web_dist = settings.web_dist_dir or WEB_DIST
+    install_web_app(app, app.state.web_dist)  # last: after every API route
     return app

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     # collect young objects less often: no full-collection pauses under load.
     # `aihub serve` turns it on; embedded apps (tests) keep Python's defaults.
     gc_tuning: bool = False
+    web_dist_dir: Path | None = None
+    """The web app's build served at ``/``; None: ``aihub/web/dist`` in the package."""
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     sentry_dsn: str | None = Field(

@@ -1,0 +1,1 @@
+"""The browser app: serving its build (``dist/``) and the offline API docs."""
