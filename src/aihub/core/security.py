@@ -8,11 +8,11 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import jwt

@@ -24,8 +24,8 @@ from aihub.files.blobs import build_blob_store, close_blob_stores
 from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
-from aihub.media import presence
 from aihub.infra.outbound import OutboundPolicy
+from aihub.media import presence
 from aihub.media.queue import JobQueue, build_queue
 from aihub.media.runner import ChargeKey
 from aihub.media.sweeper import MediaSweeper
