@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
 .PHONY: run test test-fault check lint typecheck migrate bench clean system-deps web \
-	bench-web screenshots e2e
+	web-check bench-web screenshots e2e
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/lint-imports
+	@$(MAKE) --no-print-directory web-check
+
+# The web app's own checks: Biome, tsc --noEmit and the Vitest suite.
+web-check: web
+	@if $(NODE_OK); then cd web && npm run --silent lint && npm test --silent; \
+	else echo "web app: Node 20+ not found, its checks (biome, tsc, vitest) not run"; fi
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

@@ -98,7 +98,7 @@ const marked = new Marked({
       return (
         `<div class="code-block"><div class="code-head"><span class="code-lang">${label}</span>` +
         `<button type="button" class="code-copy" data-copy aria-label="Copy code">Copy</button></div>` +
-        `<pre><code class="hljs language-${label}">${body}</code></pre></div>`
+        `<pre tabindex="0" aria-label="${label} code"><code class="hljs language-${label}">${body}</code></pre></div>`
       );
     },
   },
