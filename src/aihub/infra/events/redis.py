@@ -205,7 +205,7 @@ class RedisEventBus:
                 if patterns:
                     await pubsub.psubscribe(*patterns)
             except BaseException:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py<8
                 raise
             # redis-py reconnects a dropped connection by itself when it can (and
             # subscribes again): have that logged too.
@@ -225,7 +225,7 @@ class RedisEventBus:
             if (connection := _connection_of(pubsub)) is not None:
                 connection.deregister_connect_callback(self._on_reconnected)
             try:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py<8
             except CONNECTION_ERRORS as exc:
                 log.debug("event_bus_close_failed", error=str(exc))
 
