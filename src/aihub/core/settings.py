@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     # Login protection (see aihub.auth.throttle).
-    login_attempts_per_minute_ip: int = Field(default=60, ge=1)
-    login_attempts_per_minute_account: int = Field(default=10, ge=1)
+    login_failures_per_minute_ip: int = Field(default=30, ge=1)
+    login_failures_per_minute_account: int = Field(default=10, ge=1)
     login_free_failures: int = Field(default=5, ge=1)
     """Wrong passwords in a row before each further one locks the account."""
     login_lockout_base_s: float = Field(default=2.0, gt=0)
