@@ -24,8 +24,8 @@ def settings(settings: Settings) -> Settings:
         update={
             "login_free_failures": FREE_FAILURES,
             "login_lockout_base_s": LOCK_S,
-            "login_attempts_per_minute_account": 50,
-            "login_attempts_per_minute_ip": 50,
+            "login_failures_per_minute_account": 50,
+            "login_failures_per_minute_ip": 50,
         }
     )
 
@@ -106,7 +106,7 @@ class TestFailedLogins:
         )
         locks = []
         for _ in range(FREE_FAILURES + 3):
-            await throttle.failed(account="user:4242")
+            await throttle.failed(client="192.0.2.1", account="user:4242")
             until = await app.state.infra.state.get_json("login:locked:user:4242")
             locks.append(None if until is None else until - time.time())
         assert locks[:FREE_FAILURES] == [None] * FREE_FAILURES
@@ -122,23 +122,23 @@ class TestAttemptLimits:
         return settings.model_copy(
             update={
                 "login_free_failures": 100,
-                "login_attempts_per_minute_account": 4,
-                "login_attempts_per_minute_ip": 6,
+                "login_failures_per_minute_account": 4,
+                "login_failures_per_minute_ip": 6,
             }
         )
 
     async def test_attempts_per_account_are_limited_across_addresses(
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
-        user = await make_user(client)  # one attempt (its login)
+        user = await make_user(client)  # a successful login counts for nothing
         statuses = []
-        for n in range(4):
+        for n in range(5):
             async with await _client_from(app, f"10.0.0.{n + 1}") as other:
                 response = await other.post(
                     "/api/auth/token", data=_form(user, "wrong-pw")
                 )
                 statuses.append(response.status_code)
-        assert statuses == [401, 401, 401, 429]
+        assert statuses == [401, 401, 401, 401, 429]
 
     async def test_attempts_per_address_are_limited_across_accounts(
         self, app: FastAPI, client: httpx.AsyncClient

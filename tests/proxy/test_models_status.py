@@ -75,11 +75,14 @@ class TestStatus:
         user = await make_user(client)
         response = await client.get("/api/status", headers=user.headers)
         assert response.status_code == 200, response.text
-        assert response.json() == {
+        body = response.json()
+        worker = body.pop("media_worker")  # aihub's addition to the seed's shape
+        assert body == {
             "authenticated": False,
             "accounts": [],
             "providers": {},
         }
+        assert worker["status"] in ("ok", "none_seen")
 
     async def test_ok_wait_and_invalid_after_429_and_401(
         self, client: httpx.AsyncClient, fake_upstream: FakeUpstream

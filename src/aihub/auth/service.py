@@ -56,7 +56,7 @@ async def login(
         ok = await verify_password(password, user.password_hash) and user.is_active
     if user is None or not ok:
         log.info("login_failed", user_id=user.id if user else None)
-        await throttle.failed(account=account)
+        await throttle.failed(client=client, account=account)
         raise UnauthorizedError(
             "Incorrect email/username or password",
             headers={"WWW-Authenticate": "Bearer"},

@@ -3,10 +3,11 @@
 Three limits, all shared by every process through the infra backends (Redis
 when configured, in-process otherwise):
 
-- attempts per client address per minute (``login_attempts_per_minute_ip``);
-- attempts per account per minute (``login_attempts_per_minute_account``); the
-  account is the user id when the login names one, else the login text, so an
-  unknown login is throttled exactly like a known one;
+- failed attempts per client address per minute
+  (``login_failures_per_minute_ip``);
+- failed attempts per account per minute (``login_failures_per_minute_account``);
+  the account is the user id when the login names one, else the login text, so
+  an unknown login is throttled exactly like a known one;
 - failures per account: after ``login_free_failures`` wrong passwords in a row
   (remembered ``login_failure_memory_s``), each further failure locks the
   account's password checks for ``login_lockout_base_s`` doubled per failure
@@ -49,39 +50,44 @@ class LoginThrottle:
     def account_of(login: str, user_id: int | None) -> str:
         return f"user:{user_id}" if user_id is not None else f"login:{login.lower()}"
 
-    async def check(self, *, client: str, account: str) -> None:
-        """Count this attempt; raise ``LoginThrottledError`` when it is one too
-        many or the account is locked after failures."""
+    def _windows(self, client: str, account: str) -> tuple[tuple[str, int, str], ...]:
         settings = self.settings
+        return (
+            (
+                f"login:ip:{client}",
+                settings.login_failures_per_minute_ip,
+                "this address",
+            ),
+            (
+                f"login:acct:{account}",
+                settings.login_failures_per_minute_account,
+                "this account",
+            ),
+        )
+
+    async def check(self, *, client: str, account: str) -> None:
+        """Raise ``LoginThrottledError`` when the address or the account has used
+        up its failures of the last minute, or the account is locked."""
         try:
             locked_until = await self.state.get_json(_lock_key(account))
             if isinstance(locked_until, int | float):
                 left = locked_until - time.time()
                 if left > 0:
                     raise _throttled(left, "this account after failed logins")
-            limits = (
-                (
-                    f"login:ip:{client}",
-                    settings.login_attempts_per_minute_ip,
-                    "this address",
-                ),
-                (
-                    f"login:acct:{account}",
-                    settings.login_attempts_per_minute_account,
-                    "this account",
-                ),
-            )
-            for key, limit, what in limits:
-                result = await self.limiter.hit(key, limit_per_minute=limit)
+            for key, limit, what in self._windows(client, account):
+                result = await self.limiter.peek(key, limit_per_minute=limit)
                 if not result.allowed:
                     raise _throttled(result.reset_after_s, what)
         except BackendUnavailableError:
             log.warning("login_throttle_unavailable")
 
-    async def failed(self, *, account: str) -> None:
-        """One more wrong password: lock the account when past the threshold."""
+    async def failed(self, *, client: str, account: str) -> None:
+        """One more wrong password: counted for the address and the account;
+        the account locked when past the threshold."""
         settings = self.settings
         try:
+            for key, limit, _ in self._windows(client, account):
+                await self.limiter.charge(key, limit_per_minute=limit, cost=1)
             found = await self.state.get_json(_failures_key(account))
             failures = (found if isinstance(found, int) else 0) + 1
             await self.state.set_json(

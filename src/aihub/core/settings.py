@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1, le=255)
     # Login protection (see aihub.auth.throttle).
-    login_attempts_per_minute_ip: int = Field(default=60, ge=1)
-    login_attempts_per_minute_account: int = Field(default=10, ge=1)
+    login_failures_per_minute_ip: int = Field(default=30, ge=1)
+    login_failures_per_minute_account: int = Field(default=10, ge=1)
     login_free_failures: int = Field(default=5, ge=1)
     """Wrong passwords in a row before each further one locks the account."""
     login_lockout_base_s: float = Field(default=2.0, gt=0)

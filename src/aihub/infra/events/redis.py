@@ -196,7 +196,7 @@ class RedisEventBus:
         async with self._lock:
             pubsub = self._client.pubsub()
             try:
-                await pubsub.connect()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py < 8.2
+                await pubsub.connect()  # type: ignore[no-untyped-call]  # redis-py
                 names = self._fanout.names()
                 channels = [self._prefix + n for n in names if not is_pattern(n)]
                 patterns = [self._prefix + n for n in names if is_pattern(n)]
@@ -205,7 +205,7 @@ class RedisEventBus:
                 if patterns:
                     await pubsub.psubscribe(*patterns)
             except BaseException:
-                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py < 8.2
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py<8
                 raise
             # redis-py reconnects a dropped connection by itself when it can (and
             # subscribes again): have that logged too.
@@ -225,7 +225,7 @@ class RedisEventBus:
             if (connection := _connection_of(pubsub)) is not None:
                 connection.deregister_connect_callback(self._on_reconnected)
             try:
-                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py < 8.2
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # redis-py<8
             except CONNECTION_ERRORS as exc:
                 log.debug("event_bus_close_failed", error=str(exc))
 
