@@ -144,6 +144,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweep_every_s=settings.chat_sweep_interval_s if settings.redis_url else None,
         heartbeat_ttl_s=settings.chat_heartbeat_ttl_s,
         heartbeat_every_s=settings.chat_heartbeat_interval_s,
+        start_slots=max(1, settings.db_pool_size // 2),
     )
     await chat_runs.start()
     app.state.request_log = RequestLogWriter(app.state.sessionmaker)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.db import utcnow
 from aihub.threads.models import Message as ChatMessage
@@ -27,6 +28,68 @@ if TYPE_CHECKING:  # runs.py imports this module
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_EVERY_S = 10.0
+
+_MESSAGES = ChatMessage.__table__
+# Core executemany: one statement for every answer that grew since the last write.
+_WRITE_TEXT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("b_id"), _MESSAGES.c.status == "streaming")
+    .values(content=bindparam("b_text"), updated_at=bindparam("b_at"))
+)
+
+
+class TextWriter:
+    """Writes the growing text of every answer of this process in ONE short
+    transaction per flush interval: a thousand streams cost one pooled
+    connection twice a second, not a thousand (which starved the pool for every
+    other request). Only rows still ``streaming`` are written, so a late batch
+    never overwrites a final answer."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], interval_s: float
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._interval_s = interval_s
+        self._pending: dict[int, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+
+    def put(self, message_id: int, text: str) -> None:
+        self._pending[message_id] = text
+
+    def start(self) -> None:
+        self._running = True
+        self._task = asyncio.create_task(self._loop(), name="answer-text-writer")
+
+    async def close(self) -> None:
+        self._running = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(self._interval_s)
+            await asyncio.shield(self.flush())
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        now = utcnow()
+        rows = [
+            {"b_id": mid, "b_text": text, "b_at": now} for mid, text in batch.items()
+        ]
+        try:
+            async with self._sessionmaker() as session:
+                await session.execute(_WRITE_TEXT, rows)
+                await session.commit()
+        except Exception:  # the streams go on; their next growth is written again
+            log.exception("answer_flush_failed", messages=len(rows))
+            for message_id, text in batch.items():
+                self._pending.setdefault(message_id, text)
 
 
 class AnswerKeeper:
@@ -75,19 +138,4 @@ class AnswerKeeper:
             await asyncio.sleep(self.hub.flush_interval_s)
             if self._dirty:
                 self._dirty = False
-                await asyncio.shield(self._flush(self._text()))
-
-    async def _flush(self, text: str) -> None:
-        try:
-            async with self.hub.sessionmaker() as session:
-                await session.execute(
-                    update(ChatMessage)
-                    .where(
-                        ChatMessage.id == self.message_id,
-                        ChatMessage.status == "streaming",
-                    )
-                    .values(content=text, updated_at=utcnow())
-                )
-                await session.commit()
-        except Exception:  # the stream goes on; the next flush retries
-            log.exception("answer_flush_failed", message_id=self.message_id)
+                self.hub.text_writer.put(self.message_id, self._text())

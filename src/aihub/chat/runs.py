@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.catalog.tokens import count_tokens
 from aihub.chat.errors import GenerationTimeoutError, as_hub_error
-from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper
+from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper, TextWriter
 from aihub.chat.llm import LlmCall, Target
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
@@ -408,6 +408,7 @@ class RunHub:
         sweep_every_s: float | None = None,
         heartbeat_ttl_s: float = HEARTBEAT_TTL_S,
         heartbeat_every_s: float = HEARTBEAT_EVERY_S,
+        start_slots: int = 5,
     ) -> None:
         """``sweep_every_s`` set: every process shares the state store (Redis),
         so heartbeats are checked periodically; None: this process is the only
@@ -416,6 +417,9 @@ class RunHub:
         self._sweep_every_s = sweep_every_s
         self._sweeper: asyncio.Task[None] | None = None
         self.flush_interval_s = flush_interval_s
+        self.text_writer = TextWriter(sessionmaker, flush_interval_s)
+        self.start_slots = asyncio.Semaphore(start_slots)
+        """Answers being started at once (see chat.service._start_slot)."""
         self.heartbeat_ttl_s = heartbeat_ttl_s
         self.heartbeat_every_s = heartbeat_every_s
         self._events = events
@@ -431,6 +435,7 @@ class RunHub:
         """Listen for stops; sweep up orphans now and, when every process shares
         the state store, every ``sweep_every_s``."""
         self._listener = await self._events.listen(STOP_CHANNEL, self._on_stop)
+        self.text_writer.start()
         if self._sweep_every_s:
             with contextlib.suppress(BackendUnavailableError):
                 await self.sweep_once()
@@ -479,6 +484,7 @@ class RunHub:
             run.stop("shutdown")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_WAIT_S)
+        await self.text_writer.close()
         if self._listener is not None:
             await self._listener.close()
 

@@ -8,6 +8,8 @@ the assistant message is created as the newest leaf, status ``streaming``; a
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,33 +82,40 @@ async def send(
     use_context: bool,
     timeout_s: float,
 ) -> GenerationRun:
-    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
-    images = [_parts("", body.images)]
-    await files_service.check_image_links(deps.files.outbound, images, deps.files.bases)
-    own = files_service.own_image_urls(images, deps.files)
-    await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
-    options = Options(
-        system_prompt=body.system_prompt,
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        provider=body.provider,
-        model=body.model,
-        use_context=use_context,
-        timeout_s=timeout_s,
-    )
-    question = await _add_user_message(
-        session,
-        thread=thread,
-        content=body.content,
-        parent_id=thread.active_message_id,
-        images=body.images,
-        meta_data=body.meta_data,
-        provider=body.provider or thread.provider,
-        model=body.model or thread.model,
-    )
-    return await _generate(
-        session, deps, user=user, thread=thread, question=question, options=options
-    )
+    async with _start_slot(session, deps):
+        thread = await threads_service.get_thread(
+            session, user=user, thread_id=thread_id
+        )
+        images = [_parts("", body.images)]
+        await files_service.check_image_links(
+            deps.files.outbound, images, deps.files.bases
+        )
+        own = files_service.own_image_urls(images, deps.files)
+        await files_service.check_own_images(
+            session, deps.files, user_id=user.id, urls=own
+        )
+        options = Options(
+            system_prompt=body.system_prompt,
+            max_tokens=body.max_tokens,
+            temperature=body.temperature,
+            provider=body.provider,
+            model=body.model,
+            use_context=use_context,
+            timeout_s=timeout_s,
+        )
+        question = await _add_user_message(
+            session,
+            thread=thread,
+            content=body.content,
+            parent_id=thread.active_message_id,
+            images=body.images,
+            meta_data=body.meta_data,
+            provider=body.provider or thread.provider,
+            model=body.model or thread.model,
+        )
+        return await _generate(
+            session, deps, user=user, thread=thread, question=question, options=options
+        )
 
 
 async def create_and_stream(
@@ -117,21 +126,22 @@ async def create_and_stream(
     body: ThreadStreamCreate,
     timeout_s: float,
 ) -> tuple[Thread, GenerationRun]:
-    detail = await threads_service.create_thread(session, user=user, data=body)
-    question = next(m for m in reversed(detail.messages) if m.role == "user")
-    # Loaded now: after _generate's commit nothing may use this session again,
-    # or its connection stays checked out for the whole stream.
-    await session.refresh(detail.thread, ["category"])
-    options = Options(timeout_s=timeout_s)
-    run = await _generate(
-        session,
-        deps,
-        user=user,
-        thread=detail.thread,
-        question=question,
-        options=options,
-    )
-    return detail.thread, run
+    async with _start_slot(session, deps):
+        detail = await threads_service.create_thread(session, user=user, data=body)
+        question = next(m for m in reversed(detail.messages) if m.role == "user")
+        # Loaded now: after _generate's commit nothing may use this session again,
+        # or its connection stays checked out for the whole stream.
+        await session.refresh(detail.thread, ["category"])
+        options = Options(timeout_s=timeout_s)
+        run = await _generate(
+            session,
+            deps,
+            user=user,
+            thread=detail.thread,
+            question=question,
+            options=options,
+        )
+        return detail.thread, run
 
 
 async def regenerate(
@@ -147,27 +157,32 @@ async def regenerate(
 ) -> GenerationRun:
     """A new answer beside ``message_id`` (an assistant message), or a new answer
     to ``message_id`` (a user message); older answers stay as branches."""
-    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
-    message = await _message(session, thread, message_id)
-    if message.role == "assistant":
-        if message.parent_id is None:
-            raise BadRequestError("This answer has no question to answer again")
-        question = await _message(session, thread, message.parent_id)
-    elif message.role == "user":
-        question = message
-    else:
-        raise BadRequestError("Only a user or an assistant message can be regenerated")
-    options = Options(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        provider=body.provider,
-        model=body.model,
-        use_context=use_context,
-        timeout_s=timeout_s,
-    )
-    return await _generate(
-        session, deps, user=user, thread=thread, question=question, options=options
-    )
+    async with _start_slot(session, deps):
+        thread = await threads_service.get_thread(
+            session, user=user, thread_id=thread_id
+        )
+        message = await _message(session, thread, message_id)
+        if message.role == "assistant":
+            if message.parent_id is None:
+                raise BadRequestError("This answer has no question to answer again")
+            question = await _message(session, thread, message.parent_id)
+        elif message.role == "user":
+            question = message
+        else:
+            raise BadRequestError(
+                "Only a user or an assistant message can be regenerated"
+            )
+        options = Options(
+            max_tokens=body.max_tokens,
+            temperature=body.temperature,
+            provider=body.provider,
+            model=body.model,
+            use_context=use_context,
+            timeout_s=timeout_s,
+        )
+        return await _generate(
+            session, deps, user=user, thread=thread, question=question, options=options
+        )
 
 
 async def edit(
@@ -182,32 +197,47 @@ async def edit(
     timeout_s: float,
 ) -> GenerationRun:
     """A new version of a user message, as a sibling of the old one, answered."""
-    thread = await threads_service.get_thread(session, user=user, thread_id=thread_id)
-    original = await _message(session, thread, message_id)
-    if original.role != "user":
-        raise BadRequestError("Only a user message can be edited")
-    question = await _add_user_message(
-        session,
-        thread=thread,
-        content=body.content,
-        parent_id=original.parent_id,
-        images=None,
-        meta_data={**(original.meta_data or {}), "edited_from": original.id},
-        provider=body.provider or thread.provider,
-        model=body.model or thread.model,
-        content_parts=_edited_parts(original, body.content),
-    )
-    options = Options(
-        max_tokens=body.max_tokens,
-        temperature=body.temperature,
-        provider=body.provider,
-        model=body.model,
-        use_context=use_context,
-        timeout_s=timeout_s,
-    )
-    return await _generate(
-        session, deps, user=user, thread=thread, question=question, options=options
-    )
+    async with _start_slot(session, deps):
+        thread = await threads_service.get_thread(
+            session, user=user, thread_id=thread_id
+        )
+        original = await _message(session, thread, message_id)
+        if original.role != "user":
+            raise BadRequestError("Only a user message can be edited")
+        question = await _add_user_message(
+            session,
+            thread=thread,
+            content=body.content,
+            parent_id=original.parent_id,
+            images=None,
+            meta_data={**(original.meta_data or {}), "edited_from": original.id},
+            provider=body.provider or thread.provider,
+            model=body.model or thread.model,
+            content_parts=_edited_parts(original, body.content),
+        )
+        options = Options(
+            max_tokens=body.max_tokens,
+            temperature=body.temperature,
+            provider=body.provider,
+            model=body.model,
+            use_context=use_context,
+            timeout_s=timeout_s,
+        )
+        return await _generate(
+            session, deps, user=user, thread=thread, question=question, options=options
+        )
+
+
+@contextlib.asynccontextmanager
+async def _start_slot(session: AsyncSession, deps: ChatDeps) -> AsyncIterator[None]:
+    """Starting an answer takes a few database round trips; at most
+    ``RunHub.start_slots`` run at once, so a burst of new answers queues here
+    instead of filling the pool's queue ahead of every other request. The
+    connection the auth lookup took is given back first: holding it while
+    queueing is how a saturated pool deadlocks."""
+    await session.commit()
+    async with deps.runs.start_slots:
+        yield
 
 
 async def _check_keys(deps: ChatDeps, *, user: User, target: Target) -> None:
