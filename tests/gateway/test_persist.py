@@ -154,6 +154,7 @@ def _serve(tmp_path: Path, port: int, database_url: str) -> subprocess.Popen[byt
         AIHUB_DATABASE_URL=database_url,
         AIHUB_SECRET_KEY="kill-test-secret-key-long-enough-for-hs256",
         AIHUB_CHAT_FLUSH_INTERVAL_S="0.1",
+        AIHUB_OUTBOUND_ALLOW="127.0.0.1",  # the stand-in provider is on loopback
     )
     log = (tmp_path / "serve.log").open("ab")
     process = subprocess.Popen(
