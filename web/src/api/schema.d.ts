@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database (and Redis when configured) answer */
+        /** The database answers (503 if not); Redis away: 200 degraded */
         get: operations["ready_ready_get"];
         put?: never;
         post?: never;
@@ -313,7 +313,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Re-attach to an answer: frames after Last-Event-ID, then the live tail */
+        get: operations["resume_stream_api_threads__thread_id__stream_get"];
         put?: never;
         /** Send a message and stream the answer (SSE) */
         post: operations["stream_message_api_threads__thread_id__stream_post"];
@@ -2172,6 +2173,90 @@ export interface components {
             finished_at: string | null;
         };
         /**
+         * MediaJobSubmitted
+         * @description The job as submitted; ``warning`` says when no media worker has been
+         *     seen (the job then waits in the queue).
+         */
+        MediaJobSubmitted: {
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "image" | "video";
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "interactive" | "normal" | "batch";
+            /** Percent */
+            percent: number;
+            /** Stage */
+            stage: string | null;
+            /** Count */
+            count: number;
+            /** Width */
+            width: number | null;
+            /** Height */
+            height: number | null;
+            /** Duration */
+            duration: number | null;
+            /** Quality */
+            quality: string | null;
+            /** Input Image */
+            input_image: string | null;
+            /** Attempts */
+            attempts: number;
+            /** Error Type */
+            error_type: string | null;
+            /** Error Message */
+            error_message: string | null;
+            /** Cost */
+            cost: number;
+            /** Artifacts */
+            artifacts: components["schemas"]["ArtifactRead"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Warning */
+            warning?: string | null;
+        };
+        /** MediaWorkerStatus */
+        MediaWorkerStatus: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "none_seen" | "unknown";
+            /** Last Seen S */
+            last_seen_s: number | null;
+            /** Warning */
+            warning: string | null;
+        };
+        /**
          * MessageBranchesRead
          * @description The siblings of a message (same parent, by id) for a "< 2/3 >" switcher;
          *     active_index points at the sibling on the active branch, if any.
@@ -2870,7 +2955,8 @@ export interface components {
         /**
          * StatusRead
          * @description GET /api/status: ``accounts`` as the seed lists them (one per key the
-         *     caller's calls may use) and the summary per provider.
+         *     caller's calls may use) and the summary per provider; ``media_worker`` is
+         *     aihub's addition.
          */
         StatusRead: {
             /** Authenticated */
@@ -2881,6 +2967,7 @@ export interface components {
             providers: {
                 [key: string]: components["schemas"]["ProviderStatus"];
             };
+            media_worker?: components["schemas"]["MediaWorkerStatus"] | null;
         };
         /** StopResult */
         StopResult: {
@@ -3581,6 +3668,13 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     login_json_api_auth_login_post: {
@@ -3620,6 +3714,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4314,6 +4415,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    resume_stream_api_threads__thread_id__stream_get: {
+        parameters: {
+            query?: {
+                message_id?: number | null;
+            };
+            header?: {
+                /** @description The last frame received */
+                "Last-Event-ID"?: number | null;
+            };
+            path: {
+                thread_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description SSE: start, delta..., [error], done (see the README) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
                 };
             };
             /** @description Error in the seed shape: error, error_message, error_type */
@@ -7700,7 +7879,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MediaJobRead"];
+                    "application/json": components["schemas"]["MediaJobSubmitted"];
                 };
             };
             /** @description Error in the seed shape: error, error_message, error_type */
