@@ -413,3 +413,41 @@ class TestImageLinksInMessages:
             f"/api/threads/{thread.json()['id']}", headers=user.headers
         )
         assert messages.json()["messages"] == []  # nothing stored
+
+    @pytest.mark.parametrize(
+        "link",
+        ["http://169.254.169.254/latest/meta-data/", "http://localhost:{port}/a.png"],
+    )
+    async def test_v1_messages_refuses_an_internal_image_source(
+        self,
+        client: httpx.AsyncClient,
+        fake_upstream: FakeUpstream,
+        recorder: AcceptRecorder,
+        global_key: str,
+        link: str,
+    ) -> None:
+        """Translated for an OpenAI-wire provider, the link would be fetched by
+        it: an Anthropic ``source.url`` image passes the same policy."""
+        user = await make_user(client)
+        image = {"type": "url", "url": link.format(port=recorder.port)}
+        content = [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image", "source": image},
+        ]
+
+        response = await client.post(
+            "/v1/messages",
+            json={
+                "model": "gpt-4o-mini",
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": content}],
+            },
+            headers=user.headers,
+        )
+
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["type"] == "error"
+        assert body["error"]["type"] == "permission_error"
+        assert fake_upstream.requests_for(global_key) == []
+        assert recorder.accepted == 0

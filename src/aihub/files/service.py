@@ -225,9 +225,13 @@ def own_token(url: str, bases: Iterable[str]) -> str | None:
 
 
 def _part_url(part: dict[str, Any]) -> str | None:
-    """The image URL of an OpenAI ``image_url`` or seed ``image`` part."""
+    """The image URL of an OpenAI ``image_url``, seed ``image`` or Anthropic
+    ``image`` part (``source: {"type": "url", "url": ...}``)."""
     kind = part.get("type")
-    if kind == "image":
+    source = part.get("source")
+    if kind == "image" and isinstance(source, dict):
+        url = source.get("url") if source.get("type") == "url" else None
+    elif kind == "image":
         url = part.get("image")
     elif kind == "image_url":
         image = part.get("image_url")

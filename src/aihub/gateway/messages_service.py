@@ -35,6 +35,7 @@ from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, ValidationFailedError
 from aihub.core.json_limits import json_problem
+from aihub.files import service as files_service
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
 from aihub.gateway.routing import route_model
@@ -184,10 +185,24 @@ async def create_message(
             raw = orjson.dumps(body)
         forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
         return await _pass_through(ctx, raw, stream=stream, headers=forwarded)
+    await _check_image_links(state, body)
     request = request_from_anthropic(body, model=ctx.target.model)
     if stream:
         return await _translated_stream(ctx, request)
     return await _translated(ctx, request)
+
+
+async def _check_image_links(state: Any, body: Mapping[str, Any]) -> None:
+    """Image URLs a translated call hands to another provider (a local vLLM
+    behind a global key would fetch them) must pass the outbound policy;
+    Anthropic itself fetches the ones a pass-through carries."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    contents = [m.get("content") for m in messages if isinstance(m, dict)]
+    if any(isinstance(c, list) for c in contents):
+        bases = files_service.link_bases(state.settings.public_url)
+        await files_service.check_image_links(state.outbound, contents, bases)
 
 
 # -- pass-through ---------------------------------------------------------------
