@@ -226,6 +226,7 @@ def web_server(
         open_registration=True,
         cors_origins=[],
         key_probe_interval_s=3600.0,
+        outbound_allow=["127.0.0.1"],  # users' keys point at the loopback stand-in
         log_format="console",
         log_level="WARNING",
     )

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import FakeLlm, WebServer
@@ -132,15 +131,6 @@ def test_a_second_tab_follows_a_running_answer(
         other.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "back end: a thread stream has no re-attach route (GET "
-        "/api/threads/{id}/stream with Last-Event-ID) and a closed connection "
-        "stops the run as 'interrupted'; the client tries the route and falls "
-        "back to polling (see test_a_second_tab_follows_a_running_answer)"
-    ),
-)
 def test_reload_mid_stream_resumes_the_answer(
     signed_in_page: Page, fake_llm: FakeLlm
 ) -> None:
@@ -149,11 +139,22 @@ def test_reload_mid_stream_resumes_the_answer(
     _send(page, "Rainbow")
     thread_id = _thread_id(page)
     expect(_answers(page).last).to_contain_text("red")
+    reattached: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            reattached.append(r.status)
+            if r.request.method == "GET" and f"/api/threads/{thread_id}/stream" in r.url
+            else None
+        ),
+    )
     page.reload()
     expect(page).to_have_url(re.compile(rf"/c/{thread_id}$"))
     expect(_answers(page).last).to_contain_text("red")
     gate.set()
     expect(_answers(page).last).to_contain_text("violet", timeout=15_000)
+    assert reattached, "the page never re-attached to the running answer"
+    assert set(reattached) == {200}  # replay + live tail, not the polling fallback
 
 
 def test_edit_regenerate_and_switch_branches(
