@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import structlog
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.db import utcnow
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 HEARTBEAT_EVERY_S = 10.0
 
-_MESSAGES = ChatMessage.__table__
+_MESSAGES = cast(Table, ChatMessage.__table__)
 # Core executemany: one statement for every answer that grew since the last write.
 _WRITE_TEXT = (
     update(_MESSAGES)
