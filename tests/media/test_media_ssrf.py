@@ -7,6 +7,7 @@ counts connections. Files on the provider's own origin are fetched as before."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +16,21 @@ import pytest
 from tests.factories import admin_headers, make_user
 from tests.fakes.listener import AcceptRecorder
 from tests.fakes.media_upstream import FakeMediaUpstream, MediaScript
+from tests.media.conftest import WorkerProcess
 from tests.media.helpers import add_key, submit, wait_status
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker(media_worker_process: WorkerProcess | None) -> None:
+    """Tables are emptied with RESTART IDENTITY between tests, so this test's
+    keys reuse the ids of an earlier test's keys, which the session's long-lived
+    ``aihub worker`` (Redis mode) still holds in its key cache: start it afresh
+    so the job runs with the keys this test made."""
+    if media_worker_process is not None:
+        media_worker_process.proc.terminate()  # graceful: nothing left in flight
+        media_worker_process.proc.wait(timeout=15)
+        media_worker_process.restart()
+        time.sleep(0.5)
 
 
 @pytest.fixture
