@@ -31,19 +31,38 @@ def test_charts_render_with_data(
             json={"question": question, "provider": "openai", "model": "gpt-4o-mini"},
             expect=200,
         )
+    # the same completion twice: the second answer comes from aihub's cache
+    completion = {
+        "provider": "openai",
+        "model": "gpt-4o",
+        "prompt": "Cache me.",
+        "cache": True,
+    }
+    for _ in range(2):
+        web_server.api(
+            "POST", "/api/threads/completion", web_user, json=completion, expect=200
+        )
     stats = web_server.api("GET", "/api/statistics/usage", web_user, expect=200)
-    assert stats.json()["total_requests"] == 3
+    assert stats.json()["total_requests"] == 5
+    summary = web_server.api("GET", "/api/statistics/summary", web_user, expect=200)
+    saved = summary.json()["cache_savings"]["current_month"]
+    assert saved["cached_responses"] == 1
+    assert saved["response_cache"] > 0
 
     page = signed_in_page
     page.goto("/usage")
     expect(page.get_by_role("heading", name="Usage", level=1)).to_be_visible()
 
-    # the summary: three requests this month and in the last 30 days
+    # the summary: five requests this month and in the last 30 days
     month = page.locator(
         ".usage-card", has=page.get_by_role("heading", name="This month", exact=True)
     )
-    expect(month).to_contain_text("3 requests")
+    expect(month).to_contain_text("5 requests")
     expect(page.get_by_role("heading", name="Saved this month")).to_be_visible()
+    cache_card = page.locator(
+        ".usage-card", has=page.get_by_role("heading", name="Cache savings this month")
+    )
+    expect(cache_card).to_contain_text("from 1 cached answers")
 
     # one chart per view, each a canvas drawn by uPlot, described in text
     for title in ("Cost per day", "Cost per model", "Cost per provider"):
@@ -70,7 +89,7 @@ def test_charts_render_with_data(
     page.get_by_role("radio", name="Requests").check()
     requests_chart = page.get_by_role("figure", name="Requests per model")
     expect(requests_chart).to_have_accessible_description(
-        "Requests by model: openai / gpt-4o-mini 3."
+        re.compile(r"openai / gpt-4o-mini 3")
     )
     expect(requests_chart.locator("canvas")).to_have_count(1)
 

@@ -357,6 +357,11 @@ SUMMARY_ROWS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+def no_cache_savings(cached_responses: int = 0) -> dict[str, Any]:
+    return {"prompt_cache": 0.0, "response_cache": 0.0, "total": 0.0,
+            "prompt_cache_tokens": 0, "cached_responses": cached_responses}  # fmt: skip
+
+
 async def get_summary(client: httpx.AsyncClient, user: Account) -> Any:
     response = await client.get("/api/statistics/summary", headers=user.headers)
     assert response.status_code == 200, response.text
@@ -391,7 +396,10 @@ async def test_summary_figures(
         },
         "all_time": {"requests": 8, "tokens": 1635, "cost": 5.403333},
         "savings": {"vs_subscription": 18.17, "subscription_cost": 20.0},
-    }
+        # the cached answer's row has no token split: nothing to price
+        "cache_savings": {"current_month": no_cache_savings(1),
+                          "last_30_days": no_cache_savings(1)},
+    }  # fmt: skip
 
 
 async def test_summary_is_only_the_callers_and_savings_never_negative(
@@ -421,8 +429,54 @@ async def test_summary_is_only_the_callers_and_savings_never_negative(
                          "requests": 0, "tokens": 0, "cost": 0.0},
         "all_time": {"requests": 0, "tokens": 0, "cost": 0.0},
         "savings": {"vs_subscription": 20.0, "subscription_cost": 20.0},
+        "cache_savings": {"current_month": no_cache_savings(),
+                          "last_30_days": no_cache_savings()},
     }  # fmt: skip
     assert (await get_summary(client, alice))["all_time"]["requests"] == 8
+
+
+async def test_summary_cache_savings_at_catalog_prices(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    alice: Account,
+    bob: Account,
+    pinned_today: dt.date,
+) -> None:
+    """gpt-4o: input $2.50, cached input $1.25, output $10 per 1M tokens."""
+    await add_rows(
+        app,
+        alice,
+        # prompt-cache reads this month: 400k x (2.50 - 1.25) / 1M = $0.50
+        {"created_at": at("2024-03-02"), "prompt_tokens": 500_000,
+         "cached_tokens": 400_000, "cost": 0.875},
+        # an answer from aihub's response cache: the call it replaced,
+        # 100k x 2.50 / 1M + 50k x 10 / 1M = $0.75
+        {"created_at": at("2024-03-03"), "prompt_tokens": 100_000,
+         "completion_tokens": 50_000, "cost": 0.0, "is_cached": True},
+        # a model without a catalog price: its tokens count, its saving is 0
+        {"created_at": at("2024-03-04"), "provider": "openai_compatible",
+         "model": "local-llama", "prompt_tokens": 2000, "cached_tokens": 1000},
+        # last month, inside the last 30 days: 800k x 1.25 / 1M = $1.00
+        {"created_at": at("2024-02-20"), "prompt_tokens": 800_000,
+         "cached_tokens": 800_000},
+        # before the last 30 days: in neither period
+        {"created_at": at("2024-01-02"), "cached_tokens": 900_000},
+    )  # fmt: skip
+    await add_rows(app, bob, {"created_at": at("2024-03-10"),
+                              "cached_tokens": 700_000})  # fmt: skip
+
+    body = await get_summary(client, alice)
+
+    assert body["cache_savings"] == {
+        "current_month": {"prompt_cache": 0.5, "response_cache": 0.75,
+                          "total": 1.25, "prompt_cache_tokens": 401_000,
+                          "cached_responses": 1},
+        "last_30_days": {"prompt_cache": 1.5, "response_cache": 0.75,
+                         "total": 2.25, "prompt_cache_tokens": 1_201_000,
+                         "cached_responses": 1},
+    }  # fmt: skip
+    bobs = await get_summary(client, bob)
+    assert bobs["cache_savings"]["current_month"]["prompt_cache"] == 0.875
 
 
 async def test_summary_on_the_first_day_of_a_month(

@@ -183,6 +183,40 @@ def compute_cost(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CacheSaving:
+    """USD one model's caching saved (0 where the catalog has no price)."""
+
+    prompt_cache: float = 0.0
+    response_cache: float = 0.0
+
+
+def cache_saving(
+    provider: str,
+    model: str,
+    *,
+    prompt_cache_tokens: int,
+    cached_prompt_tokens: int,
+    cached_completion_tokens: int,
+) -> CacheSaving:
+    """Prompt-cache reads saved (input - cached_input) per token; an answer
+    from aihub's response cache saved the whole call it replaced."""
+    info = catalog_service.find_model(provider, model)
+    if info is None or not info.pricing.has_token_prices:
+        return CacheSaving()
+    pricing = info.pricing
+    input_rate = pricing.input or 0.0
+    cached_rate = _or(pricing.cached_input, input_rate)
+    prompt_cache = _usd(prompt_cache_tokens, max(input_rate - cached_rate, 0.0))
+    replaced = TokenUsage(
+        prompt_tokens=cached_prompt_tokens, completion_tokens=cached_completion_tokens
+    )
+    return CacheSaving(
+        prompt_cache=prompt_cache,
+        response_cache=price_tokens(pricing, replaced).total,
+    )
+
+
 def _image_price(
     pricing: ModelPricing, size: str | None, quality: str | None
 ) -> float | None:

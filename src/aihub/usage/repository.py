@@ -49,6 +49,20 @@ class ModelTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheTotals:
+    """One model's cache figures in a window: prompt-cache reads on calls that
+    went to the provider, and the token counts of answers served from aihub's
+    response cache (those calls cost nothing)."""
+
+    provider: str
+    model: str
+    prompt_cache_read_tokens: int = 0
+    cached_responses: int = 0
+    cached_prompt_tokens: int = 0
+    cached_completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderTotals:
     provider: str
     models_count: int
@@ -172,3 +186,34 @@ async def get_window_totals(
     all_time = _totals(*row[:3])
     per_window = [_totals(*row[3 + 3 * i : 6 + 3 * i]) for i in range(len(windows))]
     return all_time, per_window
+
+
+async def list_cache_totals(
+    session: AsyncSession, *, user_id: int, window: Window
+) -> list[CacheTotals]:
+    """Per (provider, model), the cache figures of ``window`` (models with no
+    cache use are left out)."""
+    hit = RequestLog.is_cached.is_(True)
+    stmt = (
+        select(
+            RequestLog.provider,
+            RequestLog.model,
+            func.coalesce(func.sum(case((hit, 0), else_=RequestLog.cached_tokens)), 0),
+            func.coalesce(func.sum(case((hit, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((hit, RequestLog.prompt_tokens), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((hit, RequestLog.completion_tokens), else_=0)), 0
+            ),
+        )
+        .where(
+            *_filters(user_id, window),
+            (RequestLog.cached_tokens > 0) | hit,
+        )
+        .group_by(RequestLog.provider, RequestLog.model)
+        .order_by(RequestLog.provider, RequestLog.model)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        CacheTotals(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]))
+        for r in rows
+    ]

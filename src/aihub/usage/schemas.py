@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -80,6 +80,27 @@ class Savings(BaseModel):
     subscription_cost: float
 
 
+class CacheSavings(BaseModel):
+    """What caching saved in one period, in USD at the catalog's prices."""
+
+    prompt_cache: float = Field(
+        description="Prompt-cache reads billed at the cached rate instead of the "
+        "input rate"
+    )
+    response_cache: float = Field(
+        description="Answers served from aihub's response cache (the call they "
+        "replaced, at the model's prices)"
+    )
+    total: float
+    prompt_cache_tokens: int
+    cached_responses: int
+
+
+class PeriodCacheSavings(BaseModel):
+    current_month: CacheSavings
+    last_30_days: CacheSavings
+
+
 class UsageSummary(BaseModel):
     """GET /api/statistics/summary."""
 
@@ -87,3 +108,4 @@ class UsageSummary(BaseModel):
     last_30_days: PeriodUsage
     all_time: AllTimeUsage
     savings: Savings
+    cache_savings: PeriodCacheSavings

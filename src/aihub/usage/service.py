@@ -20,12 +20,15 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.usage import repository
+from aihub.usage.cost import cache_saving
 from aihub.usage.errors import InvalidDateRangeError
 from aihub.usage.repository import Totals, Window
 from aihub.usage.schemas import (
     AllTimeUsage,
+    CacheSavings,
     DailyUsage,
     ModelUsage,
+    PeriodCacheSavings,
     PeriodUsage,
     ProviderSummary,
     Savings,
@@ -159,6 +162,10 @@ async def get_usage_summary(
         windows=[day_window(month_start, today), day_window(last_30_start, today)],
     )
     saved = max(0.0, SUBSCRIPTION_COST_USD - month.cost)
+    month_cache = await _cache_savings(session, user.id, day_window(month_start, today))
+    last_30_cache = await _cache_savings(
+        session, user.id, day_window(last_30_start, today)
+    )
     return UsageSummary(
         current_month=_period(month_start, today, month),
         last_30_days=_period(last_30_start, today, last_30),
@@ -171,4 +178,36 @@ async def get_usage_summary(
             vs_subscription=round(saved, SAVINGS_DECIMALS),
             subscription_cost=SUBSCRIPTION_COST_USD,
         ),
+        cache_savings=PeriodCacheSavings(
+            current_month=month_cache, last_30_days=last_30_cache
+        ),
+    )
+
+
+async def _cache_savings(
+    session: AsyncSession, user_id: int, window: Window
+) -> CacheSavings:
+    """What prompt caching and aihub's response cache saved in ``window``."""
+    prompt_cache = response_cache = 0.0
+    prompt_tokens = responses = 0
+    for row in await repository.list_cache_totals(
+        session, user_id=user_id, window=window
+    ):
+        saving = cache_saving(
+            row.provider,
+            row.model,
+            prompt_cache_tokens=row.prompt_cache_read_tokens,
+            cached_prompt_tokens=row.cached_prompt_tokens,
+            cached_completion_tokens=row.cached_completion_tokens,
+        )
+        prompt_cache += saving.prompt_cache
+        response_cache += saving.response_cache
+        prompt_tokens += row.prompt_cache_read_tokens
+        responses += row.cached_responses
+    return CacheSavings(
+        prompt_cache=_cost(prompt_cache),
+        response_cache=_cost(response_cache),
+        total=_cost(prompt_cache + response_cache),
+        prompt_cache_tokens=prompt_tokens,
+        cached_responses=responses,
     )

@@ -1556,6 +1556,28 @@ export interface components {
             file: string;
         };
         /**
+         * CacheSavings
+         * @description What caching saved in one period, in USD at the catalog's prices.
+         */
+        CacheSavings: {
+            /**
+             * Prompt Cache
+             * @description Prompt-cache reads billed at the cached rate instead of the input rate
+             */
+            prompt_cache: number;
+            /**
+             * Response Cache
+             * @description Answers served from aihub's response cache (the call they replaced, at the model's prices)
+             */
+            response_cache: number;
+            /** Total */
+            total: number;
+            /** Prompt Cache Tokens */
+            prompt_cache_tokens: number;
+            /** Cached Responses */
+            cached_responses: number;
+        };
+        /**
          * CategoryBrief
          * @description The short category seed 003 nests in a prompt.
          */
@@ -2507,6 +2529,11 @@ export interface components {
             /** P99 */
             p99: number | null;
         };
+        /** PeriodCacheSavings */
+        PeriodCacheSavings: {
+            current_month: components["schemas"]["CacheSavings"];
+            last_30_days: components["schemas"]["CacheSavings"];
+        };
         /** PeriodUsage */
         PeriodUsage: {
             /**
@@ -3371,6 +3398,7 @@ export interface components {
             last_30_days: components["schemas"]["PeriodUsage"];
             all_time: components["schemas"]["AllTimeUsage"];
             savings: components["schemas"]["Savings"];
+            cache_savings: components["schemas"]["PeriodCacheSavings"];
         };
         /** UserAdminUpdate */
         UserAdminUpdate: {

@@ -1,6 +1,6 @@
 /**
  * Usage: this month, the last 30 days and all time with the savings against
- * a subscription; charts per day, per model and per provider for a period,
+ * a subscription and what caching saved; charts per day, per model and per provider for a period,
  * each with a table of the same figures.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -68,7 +68,23 @@ function SummaryCards({ summary }: { summary: Summary }) {
           nothing and are counted as requests at $0.
         </p>
       </div>
+      <CacheCard title="Cache savings this month" saved={summary.cache_savings.current_month} />
+      <CacheCard title="Cache savings, 30 days" saved={summary.cache_savings.last_30_days} />
     </section>
+  );
+}
+
+function CacheCard({ title, saved }: { title: string; saved: Schemas["CacheSavings"] }) {
+  return (
+    <div className="usage-card">
+      <h3>{title}</h3>
+      <p className="usage-big">{formatUsd(saved.total)}</p>
+      <p className="muted">
+        {formatUsd(saved.prompt_cache)} from {formatCount(saved.prompt_cache_tokens)} prompt-cache
+        tokens · {formatUsd(saved.response_cache)} from {formatCount(saved.cached_responses)} cached
+        answers
+      </p>
+    </div>
   );
 }
 
