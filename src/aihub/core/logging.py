@@ -1,4 +1,8 @@
-"""structlog set up once: JSON lines with a request id, secrets redacted."""
+"""structlog set up once: JSON lines with a request id, secrets redacted.
+
+AIHUB_LOG_FORMAT is ``auto`` (the default: human-readable lines on a terminal,
+JSON lines otherwise, e.g. under systemd, Docker or a log shipper), ``json`` or
+``console``."""
 
 from __future__ import annotations
 
@@ -38,7 +42,19 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def resolve_format(fmt: str, stream: TextIO | None = None) -> str:
+    """``json`` or ``console``: ``auto`` picks console only on a terminal."""
+    if fmt != "auto":
+        return fmt
+    stream = stream or sys.stderr
+    try:
+        return "console" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty(), or a closed stream
+        return "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    fmt = resolve_format(fmt)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     web_dist_dir: Path | None = None
     """The web app's build served at ``/``; None: ``aihub/web/dist`` in the package."""
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = "auto"
     sentry_dsn: str | None = Field(
         default=None, validation_alias=AliasChoices("AIHUB_SENTRY_DSN", "SENTRY_DSN")
     )
