@@ -29,6 +29,43 @@ async def test_available_models_has_the_seed_shape(client: httpx.AsyncClient) ->
     assert {m["provider"] for m in models} >= {"openai", "azure", "anthropic", "qwen"}
 
 
+async def test_every_model_has_the_seeds_input_and_output_prices(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_user(client)
+    response = await client.get("/api/models/available", headers=user.headers)
+    models = response.json()["models"]
+    kinds = {m["kind"] for m in models}
+    assert {"chat", "image", "video"} <= kinds
+    for model in models:
+        pricing = model["pricing"]
+        assert isinstance(pricing["input"], float), model["id"]
+        assert isinstance(pricing["output"], float), model["id"]
+    dalle = next(m for m in models if m["id"] == "dall-e-3")
+    assert (dalle["pricing"]["input"], dalle["pricing"]["output"]) == (0.0, 0.0)
+    assert "per_image" in dalle["pricing"] or "per_image_by_size" in dalle["pricing"]
+
+
+async def test_available_models_filtered_by_kind(client: httpx.AsyncClient) -> None:
+    user = await make_user(client)
+    url = "/api/models/available"
+    everything = (await client.get(url, headers=user.headers)).json()["models"]
+    response = await client.get(url, params={"kind": "image"}, headers=user.headers)
+    assert response.status_code == 200
+    images = response.json()["models"]
+    assert images == [m for m in everything if m["kind"] == "image"]
+    assert images
+    response = await client.get(
+        url, params=[("kind", "chat"), ("kind", "video")], headers=user.headers
+    )
+    both = response.json()["models"]
+    assert both == [m for m in everything if m["kind"] in ("chat", "video")]
+    assert {m["kind"] for m in both} == {"chat", "video"}
+    response = await client.get(url, params={"kind": "poem"}, headers=user.headers)
+    assert response.status_code == 422
+    assert response.json()["error_type"] == "validation_error"
+
+
 async def test_available_models_needs_a_token(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/models/available")
     assert response.status_code == 401
@@ -101,7 +138,7 @@ async def test_models_of_an_openai_compatible_server_are_listed(
         if m["provider"] == "openai_compatible"
     }
     llama = rows[("openai_compatible", "llama3.2:3b")]
-    assert llama["pricing"] is None
+    assert llama["pricing"] == {"input": None, "output": None}
     assert llama["source"] == "discovered"
     # Another user does not see this user's server.
     other = await make_user(client)

@@ -48,8 +48,12 @@ class TestAvailableModels:
             "output": 10.0,
             "cached_input": 1.25,
         }
+        # the seed's input/output are always there: 0 for a model that charges
+        # nothing per token, with its own unit beside them
         assert _listed(models, "superduperai", "azure-openai/sora")["pricing"] == {
-            "per_second": 2.0
+            "input": 0.0,
+            "output": 0.0,
+            "per_second": 2.0,
         }
 
     def test_media_models_say_what_they_accept(self) -> None:
@@ -81,7 +85,7 @@ class TestAvailableModels:
             "name": "llama3:8b",
             "description": service.DISCOVERED_DESCRIPTION,
             "max_tokens": None,
-            "pricing": None,
+            "pricing": {"input": None, "output": None},
             "capabilities": ["chat"],
             "kind": "chat",
             "source": "discovered",

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from aihub.auth.deps import CurrentUser
 from aihub.catalog import service
-from aihub.catalog.schemas import AvailableModelList, TokenCountRead, TokenCountRequest
+from aihub.catalog.schemas import (
+    AvailableModelList,
+    Kind,
+    TokenCountRead,
+    TokenCountRequest,
+)
 from aihub.core.deps import DbSession
 from aihub.provider_keys.discovery import discovered_models
 
@@ -18,10 +25,16 @@ tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
     summary="Models aihub knows, with context size, prices and capabilities",
 )
 async def available_models(
-    user: CurrentUser, session: DbSession, request: Request
+    user: CurrentUser,
+    session: DbSession,
+    request: Request,
+    kind: Annotated[
+        list[Kind] | None,
+        Query(description="Only these kinds (repeatable: ?kind=chat&kind=image)"),
+    ] = None,
 ) -> AvailableModelList:
     discovered = await discovered_models(session, request.app.state, user_id=user.id)
-    return service.available_models(discovered)
+    return service.available_models(discovered, kinds=kind)
 
 
 @tokens_router.post(

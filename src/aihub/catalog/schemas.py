@@ -151,10 +151,30 @@ class CatalogEntry(BaseModel):
         return [ModelInfo(provider=p, **fields) for p in self.providers]
 
 
+class AvailablePricing(ModelPricing):
+    """`pricing` on the wire: the seed's `input` and `output` (USD per 1M
+    tokens) are always there: 0 for a priced model that charges nothing per
+    token (an image or video model), null only when aihub knows no price (a
+    discovered model); other units (per image, per second, per 1M characters)
+    are extra keys beside them."""
+
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+
+    @classmethod
+    def of(cls, pricing: ModelPricing | None) -> AvailablePricing:
+        if pricing is None:
+            return cls()
+        fields = pricing.model_dump(exclude_none=True)
+        fields.setdefault("input", 0.0)
+        fields.setdefault("output", 0.0)
+        return cls(**fields)
+
+
 class AvailableModel(BaseModel):
     """One model of GET /api/models/available. The seed's keys come first;
-    `pricing` is null for a discovered model whose price aihub does not know
-    (its cost is then recorded as 0 and flagged)."""
+    `pricing.input`/`output` are null for a discovered model whose price aihub
+    does not know (its cost is then recorded as 0 and flagged)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -163,7 +183,7 @@ class AvailableModel(BaseModel):
     name: str
     description: str
     max_tokens: int | None
-    pricing: ModelPricing | None
+    pricing: AvailablePricing
     capabilities: list[str]
     kind: Kind = "chat"
     max_output_tokens: int | None = Field(default=None, exclude_if=_is_none)

@@ -21,6 +21,7 @@ from aihub.catalog.loader import MAX_MODEL_NAME, find_model, load_catalog
 from aihub.catalog.schemas import (
     AvailableModel,
     AvailableModelList,
+    AvailablePricing,
     Kind,
     MediaAccepts,
     ModelInfo,
@@ -82,7 +83,7 @@ def _row(
         name=info.name,
         description=info.description,
         max_tokens=info.max_tokens,
-        pricing=info.pricing,
+        pricing=AvailablePricing.of(info.pricing),
         capabilities=list(info.capabilities),
         kind=info.kind,
         max_output_tokens=info.max_output_tokens,
@@ -101,7 +102,7 @@ def _discovered_row(provider: str, model_id: str) -> AvailableModel:
         name=model_id,
         description=DISCOVERED_DESCRIPTION,
         max_tokens=None,
-        pricing=None,
+        pricing=AvailablePricing(),
         capabilities=["chat"],
         source="discovered",
     )
@@ -111,10 +112,12 @@ def available_models(
     discovered: Iterable[tuple[str, str]] = (),
     *,
     providers: Collection[str] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> AvailableModelList:
     """The catalog (optionally only `providers`), then every discovered
-    (provider, model_id) pair not already listed, in the order given. Ids that
-    are empty or longer than 200 characters are skipped."""
+    (provider, model_id) pair not already listed, in the order given, keeping
+    only `kinds` when given. Ids that are empty or longer than 200 characters
+    are skipped."""
     rows = [
         _row(info, provider=info.provider, model_id=info.id, source="catalog")
         for info in load_catalog().models
@@ -128,6 +131,8 @@ def available_models(
             continue
         seen.add(key)
         rows.append(_discovered_row(provider, model_id))
+    if kinds is not None:
+        rows = [row for row in rows if row.kind in kinds]
     return AvailableModelList(models=rows)
 
 

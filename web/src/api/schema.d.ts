@@ -1469,8 +1469,8 @@ export interface components {
         /**
          * AvailableModel
          * @description One model of GET /api/models/available. The seed's keys come first;
-         *     `pricing` is null for a discovered model whose price aihub does not know
-         *     (its cost is then recorded as 0 and flagged).
+         *     `pricing.input`/`output` are null for a discovered model whose price aihub
+         *     does not know (its cost is then recorded as 0 and flagged).
          */
         AvailableModel: {
             /** Provider */
@@ -1483,7 +1483,7 @@ export interface components {
             description: string;
             /** Max Tokens */
             max_tokens: number | null;
-            pricing: components["schemas"]["ModelPricing"] | null;
+            pricing: components["schemas"]["AvailablePricing"];
             /** Capabilities */
             capabilities: string[];
             /**
@@ -1506,6 +1506,38 @@ export interface components {
         AvailableModelList: {
             /** Models */
             models: components["schemas"]["AvailableModel"][];
+        };
+        /**
+         * AvailablePricing
+         * @description `pricing` on the wire: the seed's `input` and `output` (USD per 1M
+         *     tokens) are always there: 0 for a priced model that charges nothing per
+         *     token (an image or video model), null only when aihub knows no price (a
+         *     discovered model); other units (per image, per second, per 1M characters)
+         *     are extra keys beside them.
+         */
+        AvailablePricing: {
+            /** Input */
+            input?: number | null;
+            /** Output */
+            output?: number | null;
+            /** Cached Input */
+            cached_input?: number | null;
+            /** Cache Write */
+            cache_write?: number | null;
+            /** Reasoning */
+            reasoning?: number | null;
+            /** Thinking Output */
+            thinking_output?: number | null;
+            /** Per Image */
+            per_image?: number | null;
+            /** Per Image By Size */
+            per_image_by_size?: {
+                [key: string]: number;
+            } | null;
+            /** Per Second */
+            per_second?: number | null;
+            /** Per 1M Characters */
+            per_1m_characters?: number | null;
         };
         /** Body_create_transcription_v1_audio_transcriptions_post */
         Body_create_transcription_v1_audio_transcriptions_post: {
@@ -2401,36 +2433,6 @@ export interface components {
             object?: "list";
             /** Data */
             data: components["schemas"]["ModelEntry"][];
-        };
-        /**
-         * ModelPricing
-         * @description USD per 1M tokens (input, output, cached_input, cache_write, reasoning,
-         *     thinking_output), per image, per second or per 1M characters. Absent keys
-         *     are left out of the JSON; see data/models.toml for the defaults.
-         */
-        ModelPricing: {
-            /** Input */
-            input?: number | null;
-            /** Output */
-            output?: number | null;
-            /** Cached Input */
-            cached_input?: number | null;
-            /** Cache Write */
-            cache_write?: number | null;
-            /** Reasoning */
-            reasoning?: number | null;
-            /** Thinking Output */
-            thinking_output?: number | null;
-            /** Per Image */
-            per_image?: number | null;
-            /** Per Image By Size */
-            per_image_by_size?: {
-                [key: string]: number;
-            } | null;
-            /** Per Second */
-            per_second?: number | null;
-            /** Per 1M Characters */
-            per_1m_characters?: number | null;
         };
         /** ModelUsage */
         ModelUsage: {
@@ -7059,7 +7061,10 @@ export interface operations {
     };
     available_models_api_models_available_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only these kinds (repeatable: ?kind=chat&kind=image) */
+                kind?: ("chat" | "embedding" | "image" | "video" | "stt" | "tts")[] | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7073,6 +7078,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AvailableModelList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

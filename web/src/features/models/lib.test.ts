@@ -115,7 +115,16 @@ describe("formatting", () => {
     expect(formatPrice({ input: 0.075, output: 0.3 })).toBe("$0.075 in · $0.30 out per 1M tokens");
     expect(formatPrice({ input: 0, output: 0 })).toBe("free");
     expect(formatPrice(null)).toBe("price unknown");
-    expect(formatPrice({ per_image: 0.04 })).toBe("price unknown");
+    expect(formatPrice({ input: null, output: null })).toBe("price unknown");
+    expect(formatPrice({ input: 0, output: 0, per_image: 0.04 })).toBe("$0.040 per image");
+    expect(formatPrice({ input: 0, output: 0, per_second: 2 })).toBe("$2.00 per second");
+    expect(
+      formatPrice({
+        input: 0,
+        output: 0,
+        per_image_by_size: { "1024x1024": 0.04, "hd:1024x1024": 0.08 },
+      }),
+    ).toBe("from $0.040 per image");
   });
 
   it("context sizes", () => {

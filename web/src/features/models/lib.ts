@@ -51,15 +51,25 @@ export function noModelReason(status: ProviderStatus | undefined): "no-keys" | "
   return "no-keys";
 }
 
-/** "$2.50 / $10.00 per 1M tokens", or "free" / "price unknown". */
-export function formatPrice(pricing: AvailableModel["pricing"]): string {
+/** "$2.50 in · $10.00 out per 1M tokens", "$0.04 per image", "free" or "price unknown". */
+export function formatPrice(pricing: AvailableModel["pricing"] | null | undefined): string {
   if (!pricing) return "price unknown";
   const p = pricing;
-  if (p.input == null && p.output == null) return "price unknown";
-  if (!p.input && !p.output) return "free";
   const f = (n: number | null | undefined) =>
     n == null ? "?" : `$${n < 0.1 ? n.toPrecision(2) : n.toFixed(2)}`;
-  return `${f(p.input)} in · ${f(p.output)} out per 1M tokens`;
+  const units: string[] = [];
+  if (p.per_image != null) units.push(`${f(p.per_image)} per image`);
+  else if (p.per_image_by_size) {
+    const prices = Object.values(p.per_image_by_size);
+    if (prices.length) units.push(`from ${f(Math.min(...prices))} per image`);
+  }
+  if (p.per_second != null) units.push(`${f(p.per_second)} per second`);
+  if (p.per_1m_characters != null) units.push(`${f(p.per_1m_characters)} per 1M characters`);
+  const tokens = !!p.input || !!p.output;
+  if (tokens) units.unshift(`${f(p.input)} in · ${f(p.output)} out per 1M tokens`);
+  if (units.length) return units.join(" · ");
+  if (p.input == null && p.output == null) return "price unknown";
+  return "free";
 }
 
 /** 128000 -> "128K context"; 1048576 -> "1M context". */
