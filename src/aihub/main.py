@@ -16,7 +16,6 @@ from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
 from aihub.auth.router import router as auth_router
-from aihub.catalog import service as catalog_service
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
@@ -116,7 +115,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.outbound = OutboundPolicy.from_allow(settings.outbound_allow)
     app.state.http_guarded = create_guarded_session(app.state.outbound)
     await start_gateway(app.state)
-    await asyncio.to_thread(catalog_service.warm_up)
     async with startup_lock(engine):  # two processes starting together: one admin
         await users_service.bootstrap_admin(app.state.sessionmaker, settings=settings)
     await decoy_password_hash(settings)  # made now, not on the first unknown login

@@ -5,10 +5,14 @@ the OpenAI API reported for the same chat messages."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tiktoken
 
 from aihub.catalog import tokens
 from aihub.catalog.tokens import (
@@ -92,7 +96,7 @@ class TestEncodings:
         cache.mkdir()
         monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
         monkeypatch.setenv("DATA_GYM_CACHE_DIR", str(cache))
-        get_encoding.cache_clear()
+        monkeypatch.setattr(tokens, "_ENCODINGS_LOADED", {})
         tokens.warm_up()
         assert count_tokens("openai", "gpt-4o", "tiktoken is great!") == (6, False)
         assert count_tokens("openai", "gpt-4", "hello world") == (2, False)
@@ -257,3 +261,71 @@ class TestCountMessages:
         exact, _ = count_messages("openai", "gpt-4o", COOKBOOK_MESSAGES)
         counted = count_messages("anthropic", "claude-sonnet-4", COOKBOOK_MESSAGES)
         assert counted == (math.ceil(exact * 1.2), True)
+
+
+class TestLazyLoading:
+    """~50 MiB per encoding: loaded on first use, never at startup."""
+
+    async def test_an_encoding_loads_on_first_count_only(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(tokens, "_ENCODINGS_LOADED", {})
+        assert tokens.loaded_encodings() == []
+        assert await tokens.acount_tokens("openai", "gpt-4", "hello world") == (
+            2,
+            False,
+        )
+        assert tokens.loaded_encodings() == ["cl100k_base"]
+        # an estimate for a non-OpenAI model counts with o200k_base
+        count, estimated = await tokens.acount_tokens(
+            "anthropic", "claude-3-opus", "hi"
+        )
+        assert estimated is True
+        assert count > 0
+        assert tokens.loaded_encodings() == ["cl100k_base", "o200k_base"]
+
+    def test_threads_asking_at_once_load_it_once(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(tokens, "_ENCODINGS_LOADED", {})
+        built: list[str] = []
+        load = tokens._load_encoding
+
+        def counting_load(name: str) -> tiktoken.Encoding:
+            built.append(name)
+            return load(name)
+
+        monkeypatch.setattr(tokens, "_load_encoding", counting_load)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(get_encoding, ["cl100k_base"] * 4))
+        assert built == ["cl100k_base"]
+        assert all(result is results[0] for result in results)
+
+
+def test_a_started_app_holds_no_encoding(tmp_path: Path) -> None:
+    """Startup does not load tokenizers (checked in a fresh interpreter: this
+    test process has them loaded already)."""
+    script = f"""
+import asyncio
+from asgi_lifespan import LifespanManager
+from aihub.catalog import tokens
+from aihub.core.settings import Settings
+from aihub.main import create_app
+from aihub.migrate import upgrade
+
+url = "sqlite+aiosqlite:///{tmp_path / "lazy.db"}"
+upgrade(url)
+settings = Settings(data_dir="{tmp_path}", database_url=url,
+                    admin_email="a@example.com", admin_password="long-password-1")
+
+async def main() -> None:
+    async with LifespanManager(create_app(settings), startup_timeout=60):
+        print("loaded:", tokens.loaded_encodings())
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "loaded: []" in done.stdout

@@ -14,9 +14,13 @@ gpt-4o, gpt-4.1, o-series -> o200k_base; gpt-4, gpt-3.5-turbo, text-embedding-3
 -> cl100k_base (the catalog's `tokenizer` field, else name prefixes). Any other
 model: the o200k_base count scaled per provider, flagged estimated.
 
-Counting a short text takes microseconds once the encodings are loaded (about a
-second, once per process: call `warm_up()` from a thread at startup). Callers
-count long texts with `await asyncio.to_thread(...)` or use `acount_tokens`.
+Counting a short text takes microseconds once an encoding is loaded. Each
+encoding is loaded on first use (about half a second and ~50 MiB each, once per
+process), never at startup: a process that never counts (a gateway whose
+providers report usage) never holds them. Async code counts with
+`acount_tokens`/`acount_messages`, which load and count in a worker thread
+whenever the encoding is not loaded yet or the text is long; the sync functions
+are for worker threads.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import gzip
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata
@@ -156,8 +161,30 @@ def _ranks(data: bytes) -> dict[bytes, int]:
     return ranks
 
 
-@lru_cache(maxsize=len(ENCODINGS))
+_loading = threading.Lock()
+
+
 def get_encoding(name: str) -> tiktoken.Encoding:
+    """One of ENCODINGS, loaded once (two threads asking at once load it once)."""
+    loaded = _ENCODINGS_LOADED.get(name)
+    if loaded is not None:
+        return loaded
+    with _loading:
+        loaded = _ENCODINGS_LOADED.get(name)
+        if loaded is None:
+            loaded = _ENCODINGS_LOADED[name] = _load_encoding(name)
+    return loaded
+
+
+_ENCODINGS_LOADED: dict[str, tiktoken.Encoding] = {}
+
+
+def loaded_encodings() -> list[str]:
+    """The names of the encodings this process holds, sorted."""
+    return sorted(_ENCODINGS_LOADED)
+
+
+def _load_encoding(name: str) -> tiktoken.Encoding:
     """One of ENCODINGS, built from the first installed source file."""
     spec = ENCODINGS[name]
     errors: list[str] = []
@@ -177,7 +204,7 @@ def get_encoding(name: str) -> tiktoken.Encoding:
 
 
 def warm_up() -> None:
-    """Load every encoding now (blocking: run it in a thread at startup)."""
+    """Load every encoding now (blocking; for tools and tests, not startup)."""
     for name in ENCODINGS:
         get_encoding(name)
 
@@ -226,14 +253,16 @@ def count_tokens(provider: str, model: str, text: str) -> TokenCount:
     return (math.ceil(raw * counter.factor), True)
 
 
-def _loaded() -> bool:
-    return get_encoding.cache_info().currsize == len(ENCODINGS)
+def _loaded(provider: str, model: str) -> bool:
+    """Whether counting for `model` needs no encoding to be loaded first."""
+    name = encoding_name_for(provider, model) or "o200k_base"
+    return name in _ENCODINGS_LOADED
 
 
 async def acount_tokens(provider: str, model: str, text: str) -> TokenCount:
-    """count_tokens, in a worker thread when the text is long or the encodings
-    are not loaded yet (loading takes about a second)."""
-    if len(text) <= ASYNC_THRESHOLD and _loaded():
+    """count_tokens, in a worker thread when the text is long or the model's
+    encoding is not loaded yet (loading takes about half a second)."""
+    if len(text) <= ASYNC_THRESHOLD and _loaded(provider, model):
         return count_tokens(provider, model, text)
     return await asyncio.to_thread(count_tokens, provider, model, text)
 

@@ -45,7 +45,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aihub.catalog.tokens import count_tokens
+from aihub.catalog.tokens import acount_tokens, count_tokens
 from aihub.chat.errors import GenerationTimeoutError, as_hub_error
 from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper, TextWriter
 from aihub.chat.llm import LlmCall, Target
@@ -652,7 +652,7 @@ async def _recover(
         message, user_id = row
         meta = dict(message.meta_data or {})
         provider, model = message.provider or "", message.model or ""
-        completion, _ = count_tokens(provider, model, message.content or "")
+        completion, _ = await acount_tokens(provider, model, message.content or "")
         prompt = int(meta.get("prompt_tokens_estimate") or 0)
         usage = Usage(
             prompt_tokens=prompt,

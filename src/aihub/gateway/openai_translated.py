@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from aihub.catalog.tokens import count_tokens
+from aihub.catalog.tokens import acount_tokens
 from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError
@@ -40,10 +40,10 @@ OVERHEAD_HEADER = "x-aihub-overhead-ms"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _local_usage(target: Target, prompt_chars: int, text: str) -> Usage:
+async def _local_usage(target: Target, prompt_chars: int, text: str) -> Usage:
     """When the provider sent no usage: the answer counted here, the prompt
     estimated from its size."""
-    completion, _ = count_tokens(target.provider, target.model, text)
+    completion, _ = await acount_tokens(target.provider, target.model, text)
     prompt = prompt_chars // 4
     return Usage(
         prompt_tokens=prompt,
@@ -171,7 +171,9 @@ async def _complete(
         recorder.done(None, "error", error.error_type)
         raise error from exc
     waited = time.monotonic() - began
-    usage = completion.usage or _local_usage(call.target, prompt_chars, completion.text)
+    usage = completion.usage or await _local_usage(
+        call.target, prompt_chars, completion.text
+    )
     completion.usage = usage
     cost = recorder.done(usage, "ok", None)
     await recorder.save(completion.text, usage, "ok")
@@ -209,7 +211,7 @@ async def _relay(
                 pending = [await anext(events)]
             except StopAsyncIteration:
                 break
-        usage = builder.usage or _local_usage(
+        usage = builder.usage or await _local_usage(
             recorder.call.target, prompt_chars, builder.text
         )
         for chunk in chunks.finish(usage):
@@ -225,7 +227,7 @@ async def _relay(
         await events.aclose()  # a client gone mid-stream stops the upstream too
         final = builder.usage
         if final is None and builder.text:
-            final = _local_usage(recorder.call.target, prompt_chars, builder.text)
+            final = await _local_usage(recorder.call.target, prompt_chars, builder.text)
         cost = recorder.done(final, status, error_type)
         await recorder.charge(final, cost)
         await recorder.save(builder.text, final, status)
