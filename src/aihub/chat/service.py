@@ -103,19 +103,42 @@ async def send(
             use_context=use_context,
             timeout_s=timeout_s,
         )
-        question = await _add_user_message(
-            session,
-            thread=thread,
-            content=body.content,
-            parent_id=thread.active_message_id,
-            images=body.images,
-            meta_data=body.meta_data,
-            provider=body.provider or thread.provider,
-            model=body.model or thread.model,
-        )
+        question = await _unanswered_same_question(session, thread, body)
+        if question is None:
+            question = await _add_user_message(
+                session,
+                thread=thread,
+                content=body.content,
+                parent_id=thread.active_message_id,
+                images=body.images,
+                meta_data=body.meta_data,
+                provider=body.provider or thread.provider,
+                model=body.model or thread.model,
+            )
         return await _generate(
             session, deps, user=user, thread=thread, question=question, options=options
         )
+
+
+async def _unanswered_same_question(
+    session: AsyncSession, thread: Thread, body: SendMessage
+) -> Message | None:
+    """The thread's last question when it is the one being sent again and got no
+    answer (its answer failed, or it has none): sending it again answers it anew,
+    as a regenerate would, instead of putting the same question twice in a row
+    into the context."""
+    if thread.active_message_id is None:
+        return None
+    last = await _message(session, thread, thread.active_message_id)
+    if last.role == "assistant":
+        if last.status != "error" or last.parent_id is None:
+            return None
+        last = await _message(session, thread, last.parent_id)
+    if last.role != "user" or last.content != body.content:
+        return None
+    if last.content_parts != _parts(body.content, body.images):
+        return None
+    return last
 
 
 async def create_and_stream(
