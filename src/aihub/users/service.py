@@ -16,6 +16,7 @@ from aihub.users.errors import (
     AccountTakenError,
     EmailTakenError,
     LastAdminError,
+    PasswordRegistrationDisabledError,
     RegistrationClosedError,
     UsernameTakenError,
     UserNotFoundError,
@@ -157,8 +158,12 @@ async def register_user(
     settings: Settings,
     registrar: User | None,
 ) -> User:
-    """Open registration, or an administrator creating an account when closed."""
-    if not settings.open_registration and not (registrar and registrar.is_admin):
+    """Open registration, or an administrator creating an account when closed
+    (or when password sign-in is off: accounts made ahead for SSO to link)."""
+    by_admin = registrar is not None and registrar.is_admin
+    if not settings.password_login and not by_admin:
+        raise PasswordRegistrationDisabledError()
+    if not settings.open_registration and not by_admin:
         raise RegistrationClosedError()
     await _check_free(session, email=data.email, username=data.username, user_id=0)
     user = repository.add_user(
