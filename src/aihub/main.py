@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
+from aihub.audit.router import router as audit_router
 from aihub.auth.router import router as auth_router
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
@@ -78,6 +79,7 @@ ROUTERS = (
     auth_router,
     users_router,
     admin_router,
+    audit_router,
     categories_router,
     tokens_router,
     chat_router,

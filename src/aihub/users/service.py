@@ -9,6 +9,8 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aihub.audit import service as audit_service
+from aihub.audit.service import AuditContext
 from aihub.core.security import hash_password, verify_password
 from aihub.core.settings import Settings
 from aihub.users import repository
@@ -157,6 +159,7 @@ async def register_user(
     data: UserCreate,
     settings: Settings,
     registrar: User | None,
+    audit: AuditContext | None = None,
 ) -> User:
     """Open registration, or an administrator creating an account when closed
     (or when password sign-in is off: accounts made ahead for SSO to link)."""
@@ -172,6 +175,16 @@ async def register_user(
         username=data.username,
         password_hash=await hash_password(data.password, settings),
     )
+    await session.flush()
+    audit_service.record(
+        session,
+        action="user.create",
+        actor_id=registrar.id if registrar else user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"method": "password", "by_admin": by_admin},
+    )
     await _commit_account(session)
     log.info(
         "user_registered",
@@ -182,7 +195,12 @@ async def register_user(
 
 
 async def update_me(
-    session: AsyncSession, *, user: User, data: UserUpdate, settings: Settings
+    session: AsyncSession,
+    *,
+    user: User,
+    data: UserUpdate,
+    settings: Settings,
+    audit: AuditContext | None = None,
 ) -> User:
     await _check_free(
         session, email=data.email, username=data.username, user_id=user.id
@@ -194,6 +212,15 @@ async def update_me(
     if data.password is not None:
         user.password_hash = await hash_password(data.password, settings)
         user.token_version += 1  # tokens issued with the old password stop working
+    audit_service.record(
+        session,
+        action="user.update",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"fields": sorted(data.model_dump(exclude_none=True))},
+    )
     await _commit_account(session)
     log.info(
         "user_updated", user_id=user.id, password_changed=data.password is not None
@@ -201,7 +228,9 @@ async def update_me(
     return user
 
 
-async def delete_me(session: AsyncSession, *, user: User) -> None:
+async def delete_me(
+    session: AsyncSession, *, user: User, audit: AuditContext | None = None
+) -> None:
     """Deletes the account; every user-owned table cascades on users.id."""
     was_admin = user.is_admin and user.is_active
     if was_admin:
@@ -209,6 +238,15 @@ async def delete_me(session: AsyncSession, *, user: User) -> None:
     await repository.delete_user(session, user=user)
     if was_admin:
         await _ensure_an_admin_remains(session)
+    audit_service.record(
+        session,
+        action="user.delete",
+        actor_id=None,  # the account is gone; the target id says whose it was
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"username": user.username},
+    )
     await session.commit()
     log.info("user_deleted", user_id=user.id)
 
@@ -248,7 +286,12 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def admin_update_user(
-    session: AsyncSession, *, admin: User, user_id: int, data: UserAdminUpdate
+    session: AsyncSession,
+    *,
+    admin: User,
+    user_id: int,
+    data: UserAdminUpdate,
+    audit: AuditContext | None = None,
 ) -> User:
     """Role and activity; deactivation ends the user's tokens at once, and no
     change may leave the hub without an active administrator."""
@@ -267,6 +310,15 @@ async def admin_update_user(
         user.token_version += 1  # a deactivated user's tokens end at once
     if loses_admin:
         await _ensure_an_admin_remains(session)
+    audit_service.record(
+        session,
+        action="user.admin_update",
+        actor_id=admin.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail=data.model_dump(exclude_none=True),
+    )
     await session.commit()
     log.info(
         "user_changed_by_admin",
