@@ -17,6 +17,7 @@ from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
 from aihub.audit.router import router as audit_router
 from aihub.auth.router import router as auth_router
+from aihub.auth.sso_router import router as sso_router
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
@@ -77,6 +78,7 @@ ROUTERS = (
     ops_router,
     gateway_openai_router,
     auth_router,
+    sso_router,
     users_router,
     admin_router,
     audit_router,

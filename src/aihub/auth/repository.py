@@ -122,7 +122,21 @@ def add_identity(
     provider: str,
     subject: str,
     email: str | None,
+    groups: list[str],
 ) -> UserIdentity:
-    row = UserIdentity(user_id=user_id, provider=provider, subject=subject, email=email)
+    row = UserIdentity(
+        user_id=user_id, provider=provider, subject=subject, email=email, groups=groups
+    )
     session.add(row)
     return row
+
+
+async def list_identities(
+    session: AsyncSession, *, user_id: int
+) -> Sequence[UserIdentity]:
+    stmt = (
+        select(UserIdentity)
+        .where(UserIdentity.user_id == user_id)
+        .order_by(UserIdentity.id)
+    )
+    return (await session.scalars(stmt)).all()

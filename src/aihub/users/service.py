@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 import structlog
@@ -124,6 +125,79 @@ async def create_or_update_admin(
             password=password,
             settings=settings,
         )
+
+
+SSO_PASSWORD_HASH = "!sso"  # noqa: S105  no argon2 hash: no password matches it
+_USERNAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+async def _free_username(session: AsyncSession, hint: str) -> str:
+    base = _USERNAME_CHARS.sub("-", hint).strip("-.")[:56] or "user"
+    if len(base) < 3:
+        base = f"{base}-user"
+    candidate = base
+    while await repository.get_user_by_username(session, username=candidate):
+        candidate = f"{base}-{secrets.token_hex(3)}"
+    return candidate
+
+
+async def create_sso_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    username_hint: str,
+    audit: AuditContext | None,
+    provider: str,
+) -> User:
+    """A new account for a first single sign-on; it has no password (one can be
+    set later on /api/users/me). Flushed, the caller commits."""
+    user = repository.add_user(
+        session,
+        email=email,
+        username=await _free_username(session, username_hint),
+        password_hash=SSO_PASSWORD_HASH,
+    )
+    await session.flush()
+    audit_service.record(
+        session,
+        action="user.create",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"method": "sso", "provider": provider},
+    )
+    log.info("user_registered", user_id=user.id, provider=provider)
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    return await repository.get_user_by_email(session, email=email)
+
+
+async def sync_admin_role(
+    session: AsyncSession, *, user: User, is_admin: bool, audit: AuditContext | None
+) -> None:
+    """The role the identity provider's groups give (AIHUB_SSO_ADMIN_GROUPS). The
+    last active administrator keeps the role."""
+    if is_admin == user.is_admin:
+        return
+    if not is_admin:
+        try:
+            await _ensure_other_admin(session, user_id=user.id)
+        except LastAdminError:
+            log.warning("sso_demotion_skipped_last_admin", user_id=user.id)
+            return
+    user.role = ROLE_ADMIN if is_admin else ROLE_USER
+    audit_service.record(
+        session,
+        action="user.role_sync",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"role": user.role, "source": "sso_groups"},
+    )
 
 
 async def find_user_by_login(session: AsyncSession, *, login: str) -> User | None:
