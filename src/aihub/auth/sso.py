@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.audit import service as audit
@@ -281,7 +282,11 @@ async def finish_login(
             "session_id": issued.session_id,
         },
     )
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # the same identity linked by a concurrent callback
+        await session.rollback()
+        raise SsoFailedError("Signing in twice at once: try again") from None
     log.info("sso_login_succeeded", user_id=user.id, provider=provider.name, how=how)
     return issued
 

@@ -157,7 +157,7 @@ async def create_sso_user(
         username=await _free_username(session, username_hint),
         password_hash=SSO_PASSWORD_HASH,
     )
-    await session.flush()
+    await _flush_account(session)
     audit_service.record(
         session,
         action="user.create",
@@ -218,6 +218,16 @@ async def _check_free(
             raise UsernameTakenError()
 
 
+async def _flush_account(session: AsyncSession) -> None:
+    """Flush (for the new row's id); a unique email/username taken by a
+    concurrent request is a 409, as at commit."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise AccountTakenError() from None
+
+
 async def _commit_account(session: AsyncSession) -> None:
     """Commit; a unique email/username taken by a concurrent request is a 409."""
     try:
@@ -249,7 +259,7 @@ async def register_user(
         username=data.username,
         password_hash=await hash_password(data.password, settings),
     )
-    await session.flush()
+    await _flush_account(session)
     audit_service.record(
         session,
         action="user.create",
