@@ -7,6 +7,8 @@
 - GitHub's OAuth 2.0 (``/gh``, laid out like GitHub Enterprise Server):
   ``/login/oauth/authorize``, ``/login/oauth/access_token``, ``/api/v3/user``,
   ``/api/v3/user/emails``.
+- Discord's OAuth 2.0 (``/dc``): ``/oauth2/authorize``, ``/api/oauth2/token``,
+  ``/api/users/@me``.
 
 The authorization endpoint signs in ``person`` at once (no login page) and
 redirects back, as a provider does for a user with a live session there.
@@ -34,6 +36,8 @@ CLIENT_ID = "aihub-test-client"
 CLIENT_SECRET = "aihub-test-secret"
 GITHUB_CLIENT_ID = "gh-client"
 GITHUB_CLIENT_SECRET = "gh-secret"
+DISCORD_CLIENT_ID = "dc-client"
+DISCORD_CLIENT_SECRET = "dc-secret"
 
 
 @dataclass
@@ -54,6 +58,7 @@ class IdentityProvider:
     person: dict[str, Any] = field(default_factory=dict)
     github_user: dict[str, Any] = field(default_factory=dict)
     github_emails: list[dict[str, Any]] = field(default_factory=list)
+    discord_user: dict[str, Any] = field(default_factory=dict)
     id_token_overrides: dict[str, Any] = field(default_factory=dict)
     signing_key: RSAKey | None = None  # another key: a forged signature
     codes: dict[str, Grant] = field(default_factory=dict)
@@ -193,6 +198,26 @@ class IdentityProvider:
             return JSONResponse({"message": "Bad credentials"}, status_code=401)
         return JSONResponse(self.github_emails)
 
+    # --- Discord's OAuth 2.0 --------------------------------------------
+
+    async def discord_authorize(self, request: Request) -> Response:
+        return self._authorize(request, DISCORD_CLIENT_ID)
+
+    async def discord_token(self, request: Request) -> Response:
+        grant = await self._redeem(request, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET)
+        if isinstance(grant, Response):
+            return grant
+        access = secrets.token_urlsafe(16)
+        self.access_tokens[access] = {}
+        return JSONResponse(
+            {"access_token": access, "token_type": "Bearer", "scope": "identify email"}
+        )
+
+    async def serve_discord_user(self, request: Request) -> Response:
+        if self._bearer_person(request) is None:
+            return JSONResponse({"message": "401: Unauthorized"}, status_code=401)
+        return JSONResponse(self.discord_user)
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -207,5 +232,8 @@ class IdentityProvider:
                 ),
                 Route("/gh/api/v3/user", self.serve_github_user),
                 Route("/gh/api/v3/user/emails", self.serve_github_emails),
+                Route("/dc/oauth2/authorize", self.discord_authorize),
+                Route("/dc/api/oauth2/token", self.discord_token, methods=["POST"]),
+                Route("/dc/api/users/@me", self.serve_discord_user),
             ]
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from aihub.core.security import create_access_token
 from tests.factories import Account, make_user
 
 UA = {"User-Agent": "pytest-browser/1.0"}
@@ -302,3 +305,47 @@ class TestPasswordLoginDisabled:
             assert await _me_status(client, account.token) == 200
         finally:
             app.state.settings.password_login = True
+
+
+class TestConcurrentRefresh:
+    async def test_two_refreshes_with_one_token_at_once_make_one_winner(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        account = await make_user(client)
+        _, refresh = await _sign_in(client, account)
+        first, second = await asyncio.gather(
+            _refresh_body(client, refresh), _refresh_body(client, refresh)
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 401]
+        # The loser looks like a thief: the session is revoked for both.
+        winner = first if first.status_code == 200 else second
+        assert await _me_status(client, winner.json()["access_token"]) == 401
+
+
+class TestTokensWithoutASession:
+    async def test_a_token_issued_before_sessions_works_until_sign_out_everywhere(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        account = await make_user(client)
+        legacy = create_access_token(
+            secret=app.state.secret_key,
+            user_id=account.id,
+            token_version=0,
+            minutes=5,
+        )
+        assert await _me_status(client, legacy) == 200
+        await client.post("/api/auth/logout?everywhere=true", headers=_bearer(legacy))
+        assert await _me_status(client, legacy) == 401
+
+    async def test_a_token_naming_no_session_is_401(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        account = await make_user(client)
+        forged = create_access_token(
+            secret=app.state.secret_key,
+            user_id=account.id,
+            token_version=0,
+            minutes=5,
+            session_id=999_999,
+        )
+        assert await _me_status(client, forged) == 401

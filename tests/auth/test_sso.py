@@ -19,6 +19,8 @@ from aihub.core.settings import OidcProviderSettings, Settings
 from tests.auth.sso_standin import (
     CLIENT_ID,
     CLIENT_SECRET,
+    DISCORD_CLIENT_ID,
+    DISCORD_CLIENT_SECRET,
     GITHUB_CLIENT_ID,
     GITHUB_CLIENT_SECRET,
     IdentityProvider,
@@ -62,6 +64,13 @@ def idp(standin: IdentityProvider) -> IdentityProvider:
         {"email": "octo@users.example", "primary": False, "verified": True},
         {"email": "octo@corp.example", "primary": True, "verified": True},
     ]
+    standin.discord_user = {
+        "id": "80351110224678912",
+        "username": "nelly",
+        "global_name": "Nelly",
+        "email": "nelly@corp.example",
+        "verified": True,
+    }
     return standin
 
 
@@ -81,6 +90,9 @@ def settings(settings: Settings, idp: IdentityProvider) -> Settings:
             "oauth_github_client_id": GITHUB_CLIENT_ID,
             "oauth_github_client_secret": SecretStr(GITHUB_CLIENT_SECRET),
             "oauth_github_base_url": f"{idp.base_url}/gh",
+            "oauth_discord_client_id": DISCORD_CLIENT_ID,
+            "oauth_discord_client_secret": SecretStr(DISCORD_CLIENT_SECRET),
+            "oauth_discord_base_url": f"{idp.base_url}/dc",
             "sso_admin_groups": ["aihub-admins"],
         }
     )
@@ -156,6 +168,7 @@ class TestProviders:
         assert response.json() == [
             {"name": "corp", "label": "Corp SSO", "kind": "oidc"},
             {"name": "github", "label": "GitHub", "kind": "github"},
+            {"name": "discord", "label": "Discord", "kind": "discord"},
         ]
         assert CLIENT_SECRET not in response.text
 
@@ -415,3 +428,27 @@ class TestGitHubSignIn:
             {"email": "octo@corp.example", "primary": True, "verified": False}
         ]
         _assert_refused(await _sign_in(client, browser, "github"), 403)
+
+
+class TestDiscordSignIn:
+    async def test_signs_in_with_the_verified_email(
+        self,
+        client: httpx.AsyncClient,
+        browser: httpx.AsyncClient,
+        idp: IdentityProvider,
+    ) -> None:
+        authorize = await _to_provider(client, "discord")
+        assert authorize.startswith(f"{idp.base_url}/dc/oauth2/authorize?")
+        done = await client.get(await _back_from_provider(browser, authorize))
+        assert done.status_code == 302, done.text
+        me = await _session_user(client)
+        assert (me["email"], me["username"]) == ("nelly@corp.example", "nelly")
+
+    async def test_unverified_email_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        browser: httpx.AsyncClient,
+        idp: IdentityProvider,
+    ) -> None:
+        idp.discord_user["verified"] = False
+        _assert_refused(await _sign_in(client, browser, "discord"), 403)
