@@ -178,6 +178,19 @@ class TestProviders:
             assert response.status_code == 404
             assert response.json()["error_type"] == "not_found"
 
+    async def test_unreachable_provider_is_502(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        app.state.settings.oidc_providers["down"] = OidcProviderSettings(
+            issuer="http://127.0.0.1:9/nobody-listens",
+            client_id="x",
+            client_secret=SecretStr("y"),
+        )
+        response = await client.get("/api/auth/oauth/down/login")
+        assert response.status_code == 502
+        assert response.json()["error_type"] == "api_error"
+        assert "cannot be reached" in response.json()["error_message"]
+
     async def test_login_redirects_with_pkce_state_and_nonce(
         self, client: httpx.AsyncClient, idp: IdentityProvider
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aihub.core.errors import (
+    ApiError,
     BadRequestError,
     ForbiddenError,
     NotFoundError,
@@ -43,3 +44,7 @@ class SsoFailedError(UnauthorizedError):
 
 class SsoAccountRefusedError(ForbiddenError):
     default_message = "This account may not sign in here"
+
+
+class SsoProviderUnavailableError(ApiError):
+    default_message = "The sign-in provider cannot be reached: try again later"

@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from aihub.auth.errors import SsoFailedError
+from aihub.auth.errors import SsoFailedError, SsoProviderUnavailableError
 from aihub.auth.sso_providers import SsoProvider
 
 log = structlog.get_logger(__name__)
@@ -83,7 +83,7 @@ class SsoClient:
                 return await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.warning("sso_http_failed", url=url, error=type(exc).__name__)
-            raise SsoFailedError("The sign-in provider cannot be reached") from exc
+            raise SsoProviderUnavailableError() from exc
 
     async def metadata(self, provider: SsoProvider) -> dict[str, Any]:
         """The issuer's discovery document (cached); its issuer must match."""
@@ -174,7 +174,7 @@ class SsoClient:
             log.warning(
                 "sso_token_failed", provider=provider.name, error=type(exc).__name__
             )
-            raise SsoFailedError("The sign-in provider cannot be reached") from exc
+            raise SsoProviderUnavailableError() from exc
         if response.status != 200 or not isinstance(body, dict) or "error" in body:
             error = body.get("error") if isinstance(body, dict) else None
             log.info("sso_code_refused", provider=provider.name, error=error)

@@ -62,7 +62,12 @@ async def list_providers(settings: AppSettings) -> list[ProviderRead]:
     "/oauth/{name}/login",
     status_code=302,
     response_class=RedirectResponse,
-    responses={302: {"description": "To the provider"}, 404: _ERROR, 401: _ERROR},
+    responses={
+        302: {"description": "To the provider"},
+        401: _ERROR,
+        404: _ERROR,
+        502: _ERROR,
+    },
     summary="Start signing in with a provider (302 to it)",
     description="Authorization code flow with PKCE (S256), state and (OIDC) "
     "nonce, remembered in a short-lived encrypted HttpOnly cookie.",
@@ -100,6 +105,7 @@ _CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
     401: _ERROR,
     403: _ERROR,
     404: _ERROR,
+    502: _ERROR,
 }
 
 
@@ -113,7 +119,8 @@ _CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
     "`aihub_refresh` cookie and the browser goes to `/login#sso=ok`, where the "
     "web app calls `POST /api/auth/refresh` for its access token: no token "
     "ever appears in a URL. 400 for a wrong or spent state, 401 when the "
-    "provider's answer does not verify, 403 when no account may be used.",
+    "provider's answer does not verify, 403 when no account may be used, 502 "
+    "when the provider cannot be reached.",
 )
 async def oauth_callback(
     name: ProviderName,

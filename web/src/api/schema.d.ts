@@ -252,7 +252,7 @@ export interface paths {
         };
         /**
          * The provider's redirect back: signs in, then 302 to the web app
-         * @description On success the refresh token is set as the HttpOnly `aihub_refresh` cookie and the browser goes to `/login#sso=ok`, where the web app calls `POST /api/auth/refresh` for its access token: no token ever appears in a URL. 400 for a wrong or spent state, 401 when the provider's answer does not verify, 403 when no account may be used.
+         * @description On success the refresh token is set as the HttpOnly `aihub_refresh` cookie and the browser goes to `/login#sso=ok`, where the web app calls `POST /api/auth/refresh` for its access token: no token ever appears in a URL. 400 for a wrong or spent state, 401 when the provider's answer does not verify, 403 when no account may be used, 502 when the provider cannot be reached.
          */
         get: operations["oauth_callback_api_auth_oauth__name__callback_get"];
         put?: never;
@@ -4235,6 +4235,13 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     oauth_callback_api_auth_oauth__name__callback_get: {
@@ -4295,6 +4302,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
