@@ -148,6 +148,13 @@ class TestRefresh:
         )
         assert changed.status_code == 200
         assert (await _refresh_body(client, refresh)).status_code == 401
+        again = await client.post(
+            "/api/auth/login",
+            json={"email": account.email, "password": "another-long-password"},
+        )
+        token = again.json()["access_token"]
+        sessions = await client.get("/api/auth/sessions", headers=_bearer(token))
+        assert len(sessions.json()) == 1  # the ones before the change are gone
 
 
 class TestLogout:

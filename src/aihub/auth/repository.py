@@ -75,12 +75,14 @@ async def mark_rotated(session: AsyncSession, *, token_id: int, now: datetime) -
 
 
 async def list_active_sessions(
-    session: AsyncSession, *, user_id: int, now: datetime
+    session: AsyncSession, *, user_id: int, token_version: int, now: datetime
 ) -> Sequence[AuthSession]:
+    """Live sessions: not revoked, not expired, not ended by a password change."""
     stmt = (
         select(AuthSession)
         .where(
             AuthSession.user_id == user_id,
+            AuthSession.token_version == token_version,
             AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > now,
         )

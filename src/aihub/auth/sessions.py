@@ -211,7 +211,9 @@ async def logout(
 
 
 async def list_sessions(session: AsyncSession, *, user: User) -> Sequence[AuthSession]:
-    return await repository.list_active_sessions(session, user_id=user.id, now=utcnow())
+    return await repository.list_active_sessions(
+        session, user_id=user.id, token_version=user.token_version, now=utcnow()
+    )
 
 
 async def revoke_session(
