@@ -15,7 +15,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
+from aihub.audit.router import router as audit_router
 from aihub.auth.router import router as auth_router
+from aihub.auth.sso_router import router as sso_router
 from aihub.catalog.loader import load_catalog
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
@@ -77,8 +79,10 @@ ROUTERS = (
     ops_router,
     gateway_openai_router,
     auth_router,
+    sso_router,
     users_router,
     admin_router,
+    audit_router,
     categories_router,
     tokens_router,
     chat_router,

@@ -1,5 +1,7 @@
 """Imports every domain's ORM models so metadata (Alembic, tests) sees all tables."""
 
+from aihub.audit.models import AuditEntry
+from aihub.auth.models import AuthSession, RefreshToken, UserIdentity
 from aihub.categories.models import Category
 from aihub.core.db import Base
 from aihub.files.models import StoredFile
@@ -14,6 +16,8 @@ from aihub.users.models import User
 from aihub.voice.models import VoiceFeedback, VoiceSession
 
 __all__ = [
+    "AuditEntry",
+    "AuthSession",
     "Base",
     "Category",
     "GatewayKey",
@@ -23,10 +27,12 @@ __all__ = [
     "ModelPreference",
     "Prompt",
     "ProviderKey",
+    "RefreshToken",
     "RequestLog",
     "StoredFile",
     "Thread",
     "User",
+    "UserIdentity",
     "VoiceFeedback",
     "VoiceSession",
 ]

@@ -126,6 +126,10 @@ async def test_requests_without_a_token_are_unauthorized_everywhere(
             "/api/users/",
             "/api/auth/token",
             "/api/auth/login",
+            # Public by design: the sign-in buttons and the SSO flow itself.
+            "/api/auth/providers",
+            "/api/auth/oauth/{name}/login",
+            "/api/auth/oauth/{name}/callback",
         ):
             continue
         for method in operations:

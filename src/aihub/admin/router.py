@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from aihub.admin import service
+from aihub.audit.deps import Audit
 from aihub.auth.deps import AdminUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
@@ -80,7 +81,10 @@ async def update_user(
     admin: AdminUser,
     session: DbSession,
     request: Request,
+    audit: Audit,
 ) -> User:
-    user = await service.update_user(session, admin=admin, user_id=user_id, data=body)
+    user = await service.update_user(
+        session, admin=admin, user_id=user_id, data=body, audit=audit
+    )
     await forget_user(request.app.state, user_id=user_id)
     return user

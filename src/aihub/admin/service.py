@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.audit.service import AuditContext
 from aihub.users import service as users_service
 from aihub.users.models import User
 from aihub.users.schemas import UserAdminUpdate
@@ -26,8 +27,13 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def update_user(
-    session: AsyncSession, *, admin: User, user_id: int, data: UserAdminUpdate
+    session: AsyncSession,
+    *,
+    admin: User,
+    user_id: int,
+    data: UserAdminUpdate,
+    audit: AuditContext | None = None,
 ) -> User:
     return await users_service.admin_update_user(
-        session, admin=admin, user_id=user_id, data=data
+        session, admin=admin, user_id=user_id, data=data, audit=audit
     )

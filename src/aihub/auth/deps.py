@@ -9,6 +9,7 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import HTTPConnection
 
+from aihub.auth import sessions
 from aihub.auth.throttle import LoginThrottle
 from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
@@ -45,7 +46,29 @@ async def get_current_user(
     # A deactivated user, or a token issued before a password change, stops here.
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
+    # A token of a sign-in session ends with it (sign out, revoke, reuse).
+    sid = session_id_of(claims)
+    if "sid" in claims and (
+        sid is None
+        or not await sessions.is_session_live(session, session_id=sid, user=user)
+    ):
+        raise UnauthorizedError("Session ended: sign in again", headers=_BEARER)
     return user
+
+
+def session_id_of(claims: Mapping[str, object] | None) -> int | None:
+    """The access token's session id (``sid``), or None."""
+    sid = claims.get("sid") if claims else None
+    if isinstance(sid, int) and not isinstance(sid, bool) and 1 <= sid <= MAX_ID:
+        return sid
+    return None
+
+
+async def get_token_session_id(
+    secret: SecretKey, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int | None:
+    """The caller's session id (after CurrentUser has checked the token)."""
+    return session_id_of(decode_access_token(token, secret=secret)) if token else None
 
 
 async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -83,4 +106,5 @@ def _client_address(conn: HTTPConnection) -> str:
 
 
 LoginGuard = Annotated[LoginThrottle, Depends(_login_throttle)]
+TokenSessionId = Annotated[int | None, Depends(get_token_session_id)]
 ClientAddress = Annotated[str, Depends(_client_address)]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -24,5 +25,39 @@ class LoginRequest(BaseModel):
 
 
 class Token(BaseModel):
+    """Seed 003's token answer; the refresh token travels in the
+    ``aihub_refresh`` cookie (HttpOnly, path /api/auth)."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105  OAuth2 token type
+
+
+class RefreshRequest(BaseModel):
+    """Omit the body (or the field) to use the ``aihub_refresh`` cookie."""
+
+    refresh_token: str | None = Field(default=None, max_length=256)
+
+
+class RefreshedToken(Token):
+    refresh_token: str | None = Field(
+        default=None,
+        description="The next refresh token, when the spent one came in the body "
+        "(with the cookie, the cookie carries it).",
+    )
+
+
+class SessionRead(BaseModel):
+    id: int
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    method: str = Field(description="password, or the SSO provider's name")
+    current: bool = Field(description="The session of the token that asked")
+
+
+class ProviderRead(BaseModel):
+    name: str
+    label: str
+    kind: Literal["oidc", "github", "discord"]

@@ -1,17 +1,19 @@
-"""Logging in: the email or the username, and the password, give a JWT."""
+"""Logging in: the email or the username, and the password, start a session
+(an access token and a refresh token, see aihub.auth.sessions)."""
 
 from __future__ import annotations
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.audit import service as audit
+from aihub.audit.service import AuditContext
+from aihub.auth import sessions
+from aihub.auth.errors import PasswordLoginDisabledError
+from aihub.auth.sessions import IssuedTokens
 from aihub.auth.throttle import LoginThrottle
 from aihub.core.errors import UnauthorizedError
-from aihub.core.security import (
-    create_access_token,
-    decoy_password_hash,
-    verify_password,
-)
+from aihub.core.security import decoy_password_hash, verify_password
 from aihub.core.settings import Settings
 from aihub.users import service as users_service
 from aihub.users.models import User
@@ -38,10 +40,14 @@ async def login(
     secret: str,
     settings: Settings,
     throttle: LoginThrottle,
-    client: str,
-) -> str:
-    """A token for the right password; a 401 for a wrong one, a 429 (before any
-    hashing) when the address or the account has tried too often."""
+    context: AuditContext,
+) -> IssuedTokens:
+    """A session for the right password; a 401 for a wrong one, a 429 (before
+    any hashing) when the address or the account has tried too often, a 403
+    when password sign-in is turned off."""
+    if not settings.password_login:
+        raise PasswordLoginDisabledError()
+    client = context.ip or "unknown"
     login = login.strip()
     user = await _find_account(session, login)
     await session.commit()  # no connection held while the hash is computed
@@ -57,15 +63,38 @@ async def login(
     if user is None or not ok:
         log.info("login_failed", user_id=user.id if user else None)
         await throttle.failed(client=client, account=account)
+        audit.record(
+            session,
+            action="auth.login.failure",
+            actor_id=user.id if user else None,
+            context=context,
+            target_type="user",
+            target_id=user.id if user else None,
+            detail={"method": "password", "login": login[:LOGIN_MAX]},
+        )
+        await session.commit()
         raise UnauthorizedError(
             "Incorrect email/username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
     await throttle.succeeded(account=account)
     log.info("login_succeeded", user_id=user.id)
-    return create_access_token(
+    issued = await sessions.start_session(
+        session,
+        user=user,
+        method="password",
+        context=context,
         secret=secret,
-        user_id=user.id,
-        token_version=user.token_version,
-        minutes=settings.access_token_minutes,
+        settings=settings,
     )
+    audit.record(
+        session,
+        action="auth.login.success",
+        actor_id=user.id,
+        context=context,
+        target_type="user",
+        target_id=user.id,
+        detail={"method": "password", "session_id": issued.session_id},
+    )
+    await session.commit()
+    return issued

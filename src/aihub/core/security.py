@@ -100,16 +100,24 @@ def resolve_secret_key(settings: Settings) -> str:
 
 
 def create_access_token(
-    *, secret: str, user_id: int, token_version: int, minutes: int
+    *,
+    secret: str,
+    user_id: int,
+    token_version: int,
+    minutes: int,
+    session_id: int | None = None,
 ) -> str:
+    """``sid`` names the sign-in session: the token ends when it is revoked."""
     now = datetime.now(UTC)
-    payload = {
+    payload: dict[str, Any] = {
         "sub": str(user_id),
         "ver": token_version,
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
         "typ": "access",
     }
+    if session_id is not None:
+        payload["sid"] = session_id
     return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM)
 
 

@@ -3,12 +3,55 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_OIDC_ENV = re.compile(
+    r"^AIHUB_OIDC_([A-Z0-9]+)_(ISSUER|CLIENT_ID|CLIENT_SECRET|SCOPES|GROUPS_CLAIM|LABEL)$"
+)
+
+
+class OidcProviderSettings(BaseModel):
+    """One OpenID Connect provider, from ``AIHUB_OIDC_<NAME>_*``."""
+
+    issuer: str
+    """Discovery at ``<issuer>/.well-known/openid-configuration``."""
+    client_id: str
+    client_secret: SecretStr
+    scopes: str = "openid email profile"
+    groups_claim: str | None = None
+    label: str | None = None
+
+
+def _oidc_from_environment() -> dict[str, dict[str, str]]:
+    """``AIHUB_OIDC_<NAME>_<FIELD>`` from .env, then the environment (which wins),
+    grouped by provider name (lower-case letters and digits)."""
+    found: dict[str, dict[str, str]] = {}
+    sources: list[Mapping[str, str | None]] = [
+        dotenv_values(".env") if Path(".env").is_file() else {},
+        os.environ,
+    ]
+    for source in sources:
+        for key, value in source.items():
+            match = _OIDC_ENV.match(key)
+            if match and value is not None:
+                name, field = match.group(1).lower(), match.group(2).lower()
+                found.setdefault(name, {})[field] = value
+    return found
 
 
 class Settings(BaseSettings):
@@ -32,6 +75,26 @@ class Settings(BaseSettings):
     open_registration: bool = True
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_minutes: int = Field(default=60 * 24, ge=1)
+    # Sessions and single sign-on (see aihub.auth.sessions, aihub.auth.sso).
+    refresh_token_days: int = Field(default=30, ge=1, le=3650)
+    """A session ends when not refreshed for this long."""
+    password_login: bool = True
+    """False: password sign-in and self-registration answer 403 (SSO only)."""
+    signup_email_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Domains whose people may get a new account through SSO; empty: any."""
+    sso_admin_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Groups (from a provider's groups claim) whose members are admins."""
+    oidc_providers: dict[str, OidcProviderSettings] = Field(default_factory=dict)
+    """Built from ``AIHUB_OIDC_<NAME>_*`` variables; several at once."""
+    oauth_github_client_id: str | None = None
+    oauth_github_client_secret: SecretStr | None = None
+    oauth_github_base_url: str | None = None
+    """GitHub Enterprise Server (or a stand-in): ``<base>/login/oauth/*`` and
+    the API at ``<base>/api/v3``; None: github.com."""
+    oauth_discord_client_id: str | None = None
+    oauth_discord_client_secret: SecretStr | None = None
+    oauth_discord_base_url: str | None = None
+    """None: https://discord.com (``/oauth2/authorize``, ``/api/...``)."""
     # Argon2id cost of new password hashes (defaults: argon2-cffi's, RFC 9106's
     # low-memory profile). Verifying reads the cost from the stored hash.
     password_hash_time_cost: int = Field(default=3, ge=1)
@@ -147,6 +210,40 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("signup_email_domains", "sso_admin_groups", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("signup_email_domains", mode="after")
+    @classmethod
+    def _lower_domains(cls, value: list[str]) -> list[str]:
+        return [domain.lower().lstrip("@") for domain in value]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_oidc_providers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "oidc_providers" not in data:
+            found = _oidc_from_environment()
+            if found:
+                return {**data, "oidc_providers": found}
+        return data
+
+    @field_validator("oidc_providers", mode="after")
+    @classmethod
+    def _check_provider_names(
+        cls, value: dict[str, OidcProviderSettings]
+    ) -> dict[str, OidcProviderSettings]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9]+", name) or name in ("github", "discord"):
+                raise ValueError(
+                    f"OIDC provider name {name!r}: lower-case letters and digits, "
+                    "not github or discord"
+                )
         return value
 
     @field_validator("outbound_allow", mode="before")

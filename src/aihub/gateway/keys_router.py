@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from starlette.requests import HTTPConnection
 
+from aihub.audit.deps import Audit
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
@@ -42,9 +43,9 @@ async def list_keys(
     "/", status_code=201, response_model=GatewayKeyCreated, summary="Create a key"
 )
 async def create_key(
-    body: GatewayKeyCreate, user: CurrentUser, session: DbSession
+    body: GatewayKeyCreate, user: CurrentUser, session: DbSession, audit: Audit
 ) -> GatewayKeyCreated:
-    key, secret = await service.create_key(session, user=user, data=body)
+    key, secret = await service.create_key(session, user=user, data=body, audit=audit)
     return GatewayKeyCreated.model_validate(
         {**GatewayKeyRead.model_validate(key).model_dump(), "key": secret}
     )
@@ -65,18 +66,34 @@ async def update_key(
     user: CurrentUser,
     session: DbSession,
     runtime: Runtime,
+    audit: Audit,
 ) -> GatewayKeyRead:
     key = await service.update_key(
-        session, user=user, key_id=key_id, data=body, infra=runtime.infra, cache=runtime
+        session,
+        user=user,
+        key_id=key_id,
+        data=body,
+        infra=runtime.infra,
+        cache=runtime,
+        audit=audit,
     )
     return (await runtime.with_live_spend([key]))[0]
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key")
 async def revoke_key(
-    key_id: IdPath, user: CurrentUser, session: DbSession, runtime: Runtime
+    key_id: IdPath,
+    user: CurrentUser,
+    session: DbSession,
+    runtime: Runtime,
+    audit: Audit,
 ) -> Response:
     await service.revoke_key(
-        session, user=user, key_id=key_id, infra=runtime.infra, cache=runtime
+        session,
+        user=user,
+        key_id=key_id,
+        infra=runtime.infra,
+        cache=runtime,
+        audit=audit,
     )
     return Response(status_code=204)

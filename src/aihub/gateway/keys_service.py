@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.audit import service as audit_service
+from aihub.audit.service import AuditContext
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
 from aihub.core.security import hash_api_key
@@ -47,7 +49,11 @@ def new_key() -> str:
 
 
 async def create_key(
-    session: AsyncSession, *, user: User, data: GatewayKeyCreate
+    session: AsyncSession,
+    *,
+    user: User,
+    data: GatewayKeyCreate,
+    audit: AuditContext | None = None,
 ) -> tuple[GatewayKey, str]:
     """The stored key and the full key (returned once, never stored)."""
     secret = new_key()
@@ -63,6 +69,16 @@ async def create_key(
         budget_usd=data.budget_usd,
         spend_usd=0.0,
         expires_at=data.expires_at,
+    )
+    await session.flush()
+    audit_service.record(
+        session,
+        action="gateway_key.create",
+        actor_id=user.id,
+        context=audit,
+        target_type="gateway_key",
+        target_id=key.id,
+        detail={"name": key.name, "key_prefix": key.key_prefix},
     )
     await session.commit()
     log.info("gateway_key_created", key_id=key.id, key_prefix=key.key_prefix)
@@ -90,6 +106,7 @@ async def update_key(
     data: GatewayKeyUpdate,
     infra: Infra,
     cache: LocalCache,
+    audit: AuditContext | None = None,
 ) -> GatewayKey:
     key = await get_key(session, user=user, key_id=key_id)
     if key.revoked_at is not None:
@@ -97,6 +114,15 @@ async def update_key(
     changes = _changes(data)
     for field, value in changes.items():
         setattr(key, field, value)
+    audit_service.record(
+        session,
+        action="gateway_key.update",
+        actor_id=user.id,
+        context=audit,
+        target_type="gateway_key",
+        target_id=key.id,
+        detail={"fields": sorted(changes)},
+    )
     await session.commit()
     log.info("gateway_key_updated", key_id=key.id, fields=sorted(changes))
     await announce(infra, cache, key_id=key.id, user_id=key.user_id)
@@ -119,11 +145,21 @@ async def revoke_key(
     key_id: int,
     infra: Infra,
     cache: LocalCache,
+    audit: AuditContext | None = None,
 ) -> None:
     """Idempotent: a revoked key keeps its first revocation time."""
     key = await get_key(session, user=user, key_id=key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit_service.record(
+            session,
+            action="gateway_key.revoke",
+            actor_id=user.id,
+            context=audit,
+            target_type="gateway_key",
+            target_id=key.id,
+            detail={"key_prefix": key.key_prefix},
+        )
         await session.commit()
         log.info("gateway_key_revoked", key_id=key.id, key_prefix=key.key_prefix)
     await announce(infra, cache, key_id=key.id, user_id=key.user_id)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, Response
 
+from aihub.audit.deps import Audit
 from aihub.auth.deps import AdminUser, CurrentUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
@@ -39,9 +40,16 @@ async def create_key(
     box: KeyBox,
     infra: AppInfra,
     outbound: Outbound,
+    audit: Audit,
 ) -> ProviderKey:
     return await service.create_key(
-        session, user=user, data=body, box=box, infra=infra, outbound=outbound
+        session,
+        user=user,
+        data=body,
+        box=box,
+        infra=infra,
+        outbound=outbound,
+        audit=audit,
     )
 
 
@@ -59,6 +67,7 @@ async def update_key(
     box: KeyBox,
     infra: AppInfra,
     outbound: Outbound,
+    audit: Audit,
 ) -> ProviderKey:
     return await service.update_key(
         session,
@@ -68,14 +77,21 @@ async def update_key(
         box=box,
         infra=infra,
         outbound=outbound,
+        audit=audit,
     )
 
 
 @router.delete("/{key_id}", status_code=204, summary="Delete")
 async def delete_key(
-    key_id: IdPath, user: CurrentUser, session: DbSession, infra: AppInfra
+    key_id: IdPath,
+    user: CurrentUser,
+    session: DbSession,
+    infra: AppInfra,
+    audit: Audit,
 ) -> Response:
-    await service.delete_key(session, user=user, key_id=key_id, infra=infra)
+    await service.delete_key(
+        session, user=user, key_id=key_id, infra=infra, audit=audit
+    )
     return Response(status_code=204)
 
 
@@ -97,9 +113,16 @@ async def create_global_key(
     session: DbSession,
     box: KeyBox,
     infra: AppInfra,
+    audit: Audit,
 ) -> ProviderKey:
     return await service.create_key(
-        session, user=admin, data=body, box=box, infra=infra, is_global=True
+        session,
+        user=admin,
+        data=body,
+        box=box,
+        infra=infra,
+        is_global=True,
+        audit=audit,
     )
 
 
@@ -118,19 +141,32 @@ async def get_global_key(
 async def update_global_key(
     key_id: IdPath,
     body: ProviderKeyUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     session: DbSession,
     box: KeyBox,
     infra: AppInfra,
+    audit: Audit,
 ) -> ProviderKey:
     return await service.update_global_key(
-        session, key_id=key_id, data=body, box=box, infra=infra
+        session,
+        key_id=key_id,
+        data=body,
+        box=box,
+        infra=infra,
+        audit=audit,
+        actor_id=admin.id,
     )
 
 
 @admin_router.delete("/{key_id}", status_code=204, summary="Delete a global key")
 async def delete_global_key(
-    key_id: IdPath, _admin: AdminUser, session: DbSession, infra: AppInfra
+    key_id: IdPath,
+    admin: AdminUser,
+    session: DbSession,
+    infra: AppInfra,
+    audit: Audit,
 ) -> Response:
-    await service.delete_global_key(session, key_id=key_id, infra=infra)
+    await service.delete_global_key(
+        session, key_id=key_id, infra=infra, audit=audit, actor_id=admin.id
+    )
     return Response(status_code=204)

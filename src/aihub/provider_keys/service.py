@@ -16,6 +16,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.audit import service as audit_service
+from aihub.audit.service import AuditContext
 from aihub.core.security import SecretBox, mask_secret
 from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
@@ -79,6 +81,7 @@ async def create_key(
     infra: Infra,
     is_global: bool = False,
     outbound: OutboundPolicy | None = None,
+    audit: AuditContext | None = None,
 ) -> ProviderKey:
     """A new key of ``user``; ``is_global`` (admins only) shares it with everyone.
     A user's key needs ``outbound``, the policy its ``base_url`` must pass."""
@@ -98,6 +101,16 @@ async def create_key(
             is_global=is_global,
             status="ok",
         ),
+    )
+    await session.flush()
+    audit_service.record(
+        session,
+        action="provider_key.create",
+        actor_id=user.id,
+        context=audit,
+        target_type="provider_key",
+        target_id=key.id,
+        detail={"provider": key.provider, "name": key.name, "is_global": is_global},
     )
     await session.commit()
     log.info(
@@ -120,11 +133,14 @@ async def update_key(
     box: SecretBox,
     infra: Infra,
     outbound: OutboundPolicy | None,
+    audit: AuditContext | None = None,
 ) -> ProviderKey:
     if "base_url" in data.model_fields_set:  # checked before the session is used
         await check_user_base_url(outbound, data.base_url)
     key = await get_key(session, user=user, key_id=key_id)
-    return await _apply_update(session, key=key, data=data, box=box, infra=infra)
+    return await _apply_update(
+        session, key=key, data=data, box=box, infra=infra, audit=audit, actor=user.id
+    )
 
 
 async def check_user_base_url(
@@ -148,23 +164,37 @@ async def update_global_key(
     data: ProviderKeyUpdate,
     box: SecretBox,
     infra: Infra,
+    audit: AuditContext | None = None,
+    actor_id: int | None = None,
 ) -> ProviderKey:
     key = await get_global_key(session, key_id=key_id)
-    return await _apply_update(session, key=key, data=data, box=box, infra=infra)
+    return await _apply_update(
+        session, key=key, data=data, box=box, infra=infra, audit=audit, actor=actor_id
+    )
 
 
 async def delete_key(
-    session: AsyncSession, *, user: User, key_id: int, infra: Infra
+    session: AsyncSession,
+    *,
+    user: User,
+    key_id: int,
+    infra: Infra,
+    audit: AuditContext | None = None,
 ) -> None:
     key = await get_key(session, user=user, key_id=key_id)
-    await _delete(session, key=key, infra=infra)
+    await _delete(session, key=key, infra=infra, audit=audit, actor=user.id)
 
 
 async def delete_global_key(
-    session: AsyncSession, *, key_id: int, infra: Infra
+    session: AsyncSession,
+    *,
+    key_id: int,
+    infra: Infra,
+    audit: AuditContext | None = None,
+    actor_id: int | None = None,
 ) -> None:
     key = await get_global_key(session, key_id=key_id)
-    await _delete(session, key=key, infra=infra)
+    await _delete(session, key=key, infra=infra, audit=audit, actor=actor_id)
 
 
 async def pool_status(
@@ -208,6 +238,8 @@ async def _apply_update(
     data: ProviderKeyUpdate,
     box: SecretBox,
     infra: Infra,
+    audit: AuditContext | None,
+    actor: int | None,
 ) -> ProviderKey:
     changes = _changes(data)
     old_provider = key.provider
@@ -228,6 +260,15 @@ async def _apply_update(
             setattr(key, field, value)
     if reset:
         key.status, key.cooldown_until, key.last_error = "ok", None, None
+    audit_service.record(
+        session,
+        action="provider_key.update",
+        actor_id=actor,
+        context=audit,
+        target_type="provider_key",
+        target_id=key.id,
+        detail={"fields": sorted(changes), "is_global": key.is_global},
+    )
     await session.commit()
     log.info(
         "provider_key_updated",
@@ -252,7 +293,23 @@ def _changes(data: ProviderKeyUpdate) -> dict[str, Any]:
     return changes
 
 
-async def _delete(session: AsyncSession, *, key: ProviderKey, infra: Infra) -> None:
+async def _delete(
+    session: AsyncSession,
+    *,
+    key: ProviderKey,
+    infra: Infra,
+    audit: AuditContext | None,
+    actor: int | None,
+) -> None:
+    audit_service.record(
+        session,
+        action="provider_key.delete",
+        actor_id=actor,
+        context=audit,
+        target_type="provider_key",
+        target_id=key.id,
+        detail={"provider": key.provider, "is_global": key.is_global},
+    )
     await repository.delete_key(session, key=key)
     await session.commit()
     log.info("provider_key_deleted", key_id=key.id, provider=key.provider)

@@ -27,3 +27,9 @@ class AccountTakenError(ConflictError):
     """A unique email/username lost a race with a concurrent request."""
 
     default_message = "This email or username is already taken"
+
+
+class PasswordRegistrationDisabledError(ForbiddenError):
+    default_message = (
+        "Password registration is turned off on this hub: sign in with single sign-on"
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from aihub.audit.deps import Audit
 from aihub.auth.deps import CurrentUser, OptionalUser
 from aihub.core.deps import AppSettings, DbSession
 from aihub.gateway.keys_runtime import forget_user
@@ -30,10 +31,14 @@ _AUTH: dict[int | str, dict[str, Any]] = {401: _ERROR}
     "token may create accounts; anyone else gets 403 forbidden.",
 )
 async def register_user(
-    body: UserCreate, session: DbSession, settings: AppSettings, caller: OptionalUser
+    body: UserCreate,
+    session: DbSession,
+    settings: AppSettings,
+    caller: OptionalUser,
+    audit: Audit,
 ) -> User:
     return await service.register_user(
-        session, data=body, settings=settings, registrar=caller
+        session, data=body, settings=settings, registrar=caller, audit=audit
     )
 
 
@@ -51,9 +56,15 @@ async def read_me(user: CurrentUser) -> User:
     "request's too: log in again with the new password.",
 )
 async def update_me(
-    body: UserUpdate, user: CurrentUser, session: DbSession, settings: AppSettings
+    body: UserUpdate,
+    user: CurrentUser,
+    session: DbSession,
+    settings: AppSettings,
+    audit: Audit,
 ) -> User:
-    return await service.update_me(session, user=user, data=body, settings=settings)
+    return await service.update_me(
+        session, user=user, data=body, settings=settings, audit=audit
+    )
 
 
 @router.delete(
@@ -64,9 +75,9 @@ async def update_me(
     description="409 conflict for the last active administrator.",
 )
 async def delete_me(
-    user: CurrentUser, session: DbSession, request: Request
+    user: CurrentUser, session: DbSession, request: Request, audit: Audit
 ) -> Response:
     user_id = user.id
-    await service.delete_me(session, user=user)
+    await service.delete_me(session, user=user, audit=audit)
     await forget_user(request.app.state, user_id=user_id)
     return Response(status_code=204)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aihub.audit import service as audit_service
+from aihub.audit.service import AuditContext
 from aihub.core.security import hash_password, verify_password
 from aihub.core.settings import Settings
 from aihub.users import repository
@@ -16,6 +19,7 @@ from aihub.users.errors import (
     AccountTakenError,
     EmailTakenError,
     LastAdminError,
+    PasswordRegistrationDisabledError,
     RegistrationClosedError,
     UsernameTakenError,
     UserNotFoundError,
@@ -123,6 +127,79 @@ async def create_or_update_admin(
         )
 
 
+SSO_PASSWORD_HASH = "!sso"  # noqa: S105  no argon2 hash: no password matches it
+_USERNAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+async def _free_username(session: AsyncSession, hint: str) -> str:
+    base = _USERNAME_CHARS.sub("-", hint).strip("-.")[:56] or "user"
+    if len(base) < 3:
+        base = f"{base}-user"
+    candidate = base
+    while await repository.get_user_by_username(session, username=candidate):
+        candidate = f"{base}-{secrets.token_hex(3)}"
+    return candidate
+
+
+async def create_sso_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    username_hint: str,
+    audit: AuditContext | None,
+    provider: str,
+) -> User:
+    """A new account for a first single sign-on; it has no password (one can be
+    set later on /api/users/me). Flushed, the caller commits."""
+    user = repository.add_user(
+        session,
+        email=email,
+        username=await _free_username(session, username_hint),
+        password_hash=SSO_PASSWORD_HASH,
+    )
+    await _flush_account(session)
+    audit_service.record(
+        session,
+        action="user.create",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"method": "sso", "provider": provider},
+    )
+    log.info("user_registered", user_id=user.id, provider=provider)
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    return await repository.get_user_by_email(session, email=email)
+
+
+async def sync_admin_role(
+    session: AsyncSession, *, user: User, is_admin: bool, audit: AuditContext | None
+) -> None:
+    """The role the identity provider's groups give (AIHUB_SSO_ADMIN_GROUPS). The
+    last active administrator keeps the role."""
+    if is_admin == user.is_admin:
+        return
+    if not is_admin:
+        try:
+            await _ensure_other_admin(session, user_id=user.id)
+        except LastAdminError:
+            log.warning("sso_demotion_skipped_last_admin", user_id=user.id)
+            return
+    user.role = ROLE_ADMIN if is_admin else ROLE_USER
+    audit_service.record(
+        session,
+        action="user.role_sync",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"role": user.role, "source": "sso_groups"},
+    )
+
+
 async def find_user_by_login(session: AsyncSession, *, login: str) -> User | None:
     """The account an email or username names, or None (login needs no 404)."""
     return await repository.get_user_by_login(session, login=login)
@@ -141,6 +218,16 @@ async def _check_free(
             raise UsernameTakenError()
 
 
+async def _flush_account(session: AsyncSession) -> None:
+    """Flush (for the new row's id); a unique email/username taken by a
+    concurrent request is a 409, as at commit."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise AccountTakenError() from None
+
+
 async def _commit_account(session: AsyncSession) -> None:
     """Commit; a unique email/username taken by a concurrent request is a 409."""
     try:
@@ -156,9 +243,14 @@ async def register_user(
     data: UserCreate,
     settings: Settings,
     registrar: User | None,
+    audit: AuditContext | None = None,
 ) -> User:
-    """Open registration, or an administrator creating an account when closed."""
-    if not settings.open_registration and not (registrar and registrar.is_admin):
+    """Open registration, or an administrator creating an account when closed
+    (or when password sign-in is off: accounts made ahead for SSO to link)."""
+    by_admin = registrar is not None and registrar.is_admin
+    if not settings.password_login and not by_admin:
+        raise PasswordRegistrationDisabledError()
+    if not settings.open_registration and not by_admin:
         raise RegistrationClosedError()
     await _check_free(session, email=data.email, username=data.username, user_id=0)
     user = repository.add_user(
@@ -166,6 +258,16 @@ async def register_user(
         email=data.email,
         username=data.username,
         password_hash=await hash_password(data.password, settings),
+    )
+    await _flush_account(session)
+    audit_service.record(
+        session,
+        action="user.create",
+        actor_id=registrar.id if registrar else user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"method": "password", "by_admin": by_admin},
     )
     await _commit_account(session)
     log.info(
@@ -177,7 +279,12 @@ async def register_user(
 
 
 async def update_me(
-    session: AsyncSession, *, user: User, data: UserUpdate, settings: Settings
+    session: AsyncSession,
+    *,
+    user: User,
+    data: UserUpdate,
+    settings: Settings,
+    audit: AuditContext | None = None,
 ) -> User:
     await _check_free(
         session, email=data.email, username=data.username, user_id=user.id
@@ -189,6 +296,15 @@ async def update_me(
     if data.password is not None:
         user.password_hash = await hash_password(data.password, settings)
         user.token_version += 1  # tokens issued with the old password stop working
+    audit_service.record(
+        session,
+        action="user.update",
+        actor_id=user.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"fields": sorted(data.model_dump(exclude_none=True))},
+    )
     await _commit_account(session)
     log.info(
         "user_updated", user_id=user.id, password_changed=data.password is not None
@@ -196,7 +312,9 @@ async def update_me(
     return user
 
 
-async def delete_me(session: AsyncSession, *, user: User) -> None:
+async def delete_me(
+    session: AsyncSession, *, user: User, audit: AuditContext | None = None
+) -> None:
     """Deletes the account; every user-owned table cascades on users.id."""
     was_admin = user.is_admin and user.is_active
     if was_admin:
@@ -204,6 +322,15 @@ async def delete_me(session: AsyncSession, *, user: User) -> None:
     await repository.delete_user(session, user=user)
     if was_admin:
         await _ensure_an_admin_remains(session)
+    audit_service.record(
+        session,
+        action="user.delete",
+        actor_id=None,  # the account is gone; the target id says whose it was
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail={"username": user.username},
+    )
     await session.commit()
     log.info("user_deleted", user_id=user.id)
 
@@ -243,7 +370,12 @@ async def get_user(session: AsyncSession, *, user_id: int) -> User:
 
 
 async def admin_update_user(
-    session: AsyncSession, *, admin: User, user_id: int, data: UserAdminUpdate
+    session: AsyncSession,
+    *,
+    admin: User,
+    user_id: int,
+    data: UserAdminUpdate,
+    audit: AuditContext | None = None,
 ) -> User:
     """Role and activity; deactivation ends the user's tokens at once, and no
     change may leave the hub without an active administrator."""
@@ -262,6 +394,15 @@ async def admin_update_user(
         user.token_version += 1  # a deactivated user's tokens end at once
     if loses_admin:
         await _ensure_an_admin_remains(session)
+    audit_service.record(
+        session,
+        action="user.admin_update",
+        actor_id=admin.id,
+        context=audit,
+        target_type="user",
+        target_id=user.id,
+        detail=data.model_dump(exclude_none=True),
+    )
     await session.commit()
     log.info(
         "user_changed_by_admin",

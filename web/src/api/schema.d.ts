@@ -98,7 +98,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in (OAuth2 password form; username = email or username) */
+        /**
+         * Log in (OAuth2 password form; username = email or username)
+         * @description Starts a session: the answer's access token names it, and the refresh token comes as the HttpOnly cookie `aihub_refresh` (path /api/auth) for `POST /api/auth/refresh`. 403 when AIHUB_PASSWORD_LOGIN is false.
+         */
         post: operations["login_form_api_auth_token_post"];
         delete?: never;
         options?: never;
@@ -115,8 +118,145 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in (JSON {"email" or "username", "password"}) */
+        /**
+         * Log in (JSON {"email" or "username", "password"})
+         * @description Starts a session: the answer's access token names it, and the refresh token comes as the HttpOnly cookie `aihub_refresh` (path /api/auth) for `POST /api/auth/refresh`. 403 when AIHUB_PASSWORD_LOGIN is false.
+         */
         post: operations["login_json_api_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new access token for a refresh token (which rotates)
+         * @description The refresh token from the JSON body, else from the `aihub_refresh` cookie. Each refresh token works once: the answer carries the next one (in the body when it came in the body, else in the cookie). Presenting a used one again revokes its whole session (401).
+         */
+        post: operations["refresh_api_auth_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out this session (or, with everywhere=true, every session)
+         * @description Revokes the session of the bearer token (and of the refresh cookie); `everywhere=true` revokes every session of the user and every access token issued so far.
+         */
+        post: operations["logout_api_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's active sessions, newest first */
+        get: operations["list_sessions_api_auth_sessions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the caller's sessions
+         * @description Its refresh token and access tokens stop working at once. Another user's session is 404.
+         */
+        delete: operations["revoke_session_api_auth_sessions__session_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The configured sign-in providers (public) */
+        get: operations["list_providers_api_auth_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth/{name}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with a provider (302 to it)
+         * @description Authorization code flow with PKCE (S256), state and (OIDC) nonce, remembered in a short-lived encrypted HttpOnly cookie.
+         */
+        get: operations["oauth_login_api_auth_oauth__name__login_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth/{name}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The provider's redirect back: signs in, then 302 to the web app
+         * @description On success the refresh token is set as the HttpOnly `aihub_refresh` cookie and the browser goes to `/login#sso=ok`, where the web app calls `POST /api/auth/refresh` for its access token: no token ever appears in a URL. 400 for a wrong or spent state, 401 when the provider's answer does not verify, 403 when no account may be used, 502 when the provider cannot be reached.
+         */
+        get: operations["oauth_callback_api_auth_oauth__name__callback_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -204,6 +344,26 @@ export interface paths {
          * @description Deactivation ends the user's tokens at once. A change that would leave no active administrator (the last one demoting or deactivating itself) is 409 conflict.
          */
         patch: operations["update_user_api_admin_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit entries, newest first (admin); the total is in X-Total-Count
+         * @description Filters: actor (a user id), action, since and until (ISO 8601; since inclusive, until exclusive). Entries are append-only: no route changes or deletes them.
+         */
+        get: operations["list_audit_api_admin_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/categories/": {
@@ -1465,6 +1625,32 @@ export interface components {
              * @enum {integer}
              */
             frame_ms?: 10 | 20 | 40 | 60;
+        };
+        /** AuditEntryRead */
+        AuditEntryRead: {
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Actor Id */
+            actor_id: number | null;
+            /** Action */
+            action: string;
+            /** Target Type */
+            target_type: string | null;
+            /** Target Id */
+            target_id: string | null;
+            /** Ip */
+            ip: string | null;
+            /** User Agent */
+            user_agent: string | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
         };
         /**
          * AvailableModel
@@ -2821,6 +3007,18 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** ProviderRead */
+        ProviderRead: {
+            /** Name */
+            name: string;
+            /** Label */
+            label: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "oidc" | "github" | "discord";
+        };
         /**
          * ProviderStatus
          * @description A provider's pool: OK when a key serves now, WAIT (until the first key
@@ -2853,6 +3051,30 @@ export interface components {
             cost: number;
             /** Models Count */
             models_count: number;
+        };
+        /**
+         * RefreshRequest
+         * @description Omit the body (or the field) to use the ``aihub_refresh`` cookie.
+         */
+        RefreshRequest: {
+            /** Refresh Token */
+            refresh_token?: string | null;
+        };
+        /** RefreshedToken */
+        RefreshedToken: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type?: "bearer";
+            /**
+             * Refresh Token
+             * @description The next refresh token, when the spent one came in the body (with the cookie, the cookie carries it).
+             */
+            refresh_token?: string | null;
         };
         /** RegenerateOptions */
         RegenerateOptions: {
@@ -2953,39 +3175,6 @@ export interface components {
             expires_at: string;
             /** Thread Id */
             thread_id: number | null;
-        };
-        /** SessionRead */
-        SessionRead: {
-            /** Id */
-            id: string;
-            /** Status */
-            status: string;
-            /** Thread Id */
-            thread_id: number | null;
-            /** Config */
-            config: {
-                [key: string]: unknown;
-            };
-            /** Dialogue State */
-            dialogue_state: {
-                [key: string]: unknown;
-            };
-            /** Turn Count */
-            turn_count: number;
-            /**
-             * Expires At
-             * Format: date-time
-             */
-            expires_at: string;
-            /** Last Seen At */
-            last_seen_at: string | null;
-            /** Ended At */
-            ended_at: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
         };
         /**
          * StatusRead
@@ -3278,7 +3467,11 @@ export interface components {
             /** Temperature */
             temperature?: number | null;
         };
-        /** Token */
+        /**
+         * Token
+         * @description Seed 003's token answer; the refresh token travels in the
+         *     ``aihub_refresh`` cookie (HttpOnly, path /api/auth).
+         */
         Token: {
             /** Access Token */
             access_token: string;
@@ -3500,6 +3693,40 @@ export interface components {
                 };
             };
         };
+        /** SessionRead */
+        aihub__auth__schemas__SessionRead: {
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Last Used At
+             * Format: date-time
+             */
+            last_used_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Ip */
+            ip: string | null;
+            /** User Agent */
+            user_agent: string | null;
+            /**
+             * Method
+             * @description password, or the SSO provider's name
+             */
+            method: string;
+            /**
+             * Current
+             * @description The session of the token that asked
+             */
+            current: boolean;
+        };
         /**
          * CompletionRequest
          * @description POST /api/threads/completion. ``cache``: answer identical requests from
@@ -3546,6 +3773,39 @@ export interface components {
             temperature?: number | null;
             /** Messages */
             messages: components["schemas"]["MessageIn"][];
+        };
+        /** SessionRead */
+        aihub__voice__schemas__SessionRead: {
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+            /** Thread Id */
+            thread_id: number | null;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Dialogue State */
+            dialogue_state: {
+                [key: string]: unknown;
+            };
+            /** Turn Count */
+            turn_count: number;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
     };
     responses: never;
@@ -3695,6 +3955,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3742,6 +4009,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3753,6 +4027,290 @@ export interface operations {
             };
             /** @description Error in the seed shape: error, error_message, error_type */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refresh_api_auth_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshedToken"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    logout_api_auth_logout_post: {
+        parameters: {
+            query?: {
+                everywhere?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_sessions_api_auth_sessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["aihub__auth__schemas__SessionRead"][];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    revoke_session_api_auth_sessions__session_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_providers_api_auth_providers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderRead"][];
+                };
+            };
+        };
+    };
+    oauth_login_api_auth_oauth__name__login_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    oauth_callback_api_auth_oauth__name__callback_get: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                error?: string | null;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in: to the web app, the session in the cookie */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4067,6 +4625,57 @@ export interface operations {
             };
             /** @description Error in the seed shape: error, error_message, error_type */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_audit_api_admin_audit_get: {
+        parameters: {
+            query?: {
+                actor?: number | null;
+                /** @description An action (auth.login.failure), or a prefix ending in * or . (auth.*) */
+                action?: string | null;
+                since?: string | null;
+                until?: string | null;
+                skip?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryRead"][];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8287,7 +8896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionRead"];
+                    "application/json": components["schemas"]["aihub__voice__schemas__SessionRead"];
                 };
             };
             /** @description Error in the seed shape: error, error_message, error_type */

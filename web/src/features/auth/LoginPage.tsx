@@ -1,9 +1,10 @@
-import { type FormEvent, useState } from "react";
-import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
+import { useQuery } from "@tanstack/react-query";
+import { type FormEvent, useEffect, useState } from "react";
+import { Link, Navigate, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useSession } from "../../api/session";
 import { Button } from "../../ui/Button";
 import { Field } from "../../ui/Field";
-import { signIn } from "./signIn";
+import { finishSsoSignIn, listProviders, providerLoginUrl, signIn } from "./signIn";
 
 /** Only same-app paths are followed after sign-in (no open redirect). */
 export function safeNext(next: string | null): string {
@@ -19,6 +20,21 @@ export default function LoginPage() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const location = useLocation();
+  const providers = useQuery({
+    queryKey: ["auth-providers"],
+    queryFn: listProviders,
+    staleTime: 10 * 60_000,
+  });
+
+  // Back from single sign-on: the refresh cookie is set; get the access token.
+  useEffect(() => {
+    if (location.hash !== "#sso=ok") return;
+    window.history.replaceState(null, "", location.pathname + location.search);
+    finishSsoSignIn()
+      .then(() => navigate(next, { replace: true }))
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  }, [location.hash, location.pathname, location.search, navigate, next]);
 
   if (token) return <Navigate to={next} replace />;
 
@@ -69,6 +85,15 @@ export default function LoginPage() {
         <Button type="submit" variant="primary" busy={busy}>
           Sign in
         </Button>
+        {providers.data && providers.data.length > 0 ? (
+          <nav className="auth-providers" aria-label="Sign in with">
+            {providers.data.map((p) => (
+              <a key={p.name} className="btn btn-ghost" href={providerLoginUrl(p.name)}>
+                Sign in with {p.label}
+              </a>
+            ))}
+          </nav>
+        ) : null}
         <p className="auth-alt">
           No account yet? <Link to="/register">Create an account</Link>
         </p>

@@ -1,7 +1,8 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
 import { api, type Schemas, unwrap } from "../../api/client";
-import { clearToken, useSession } from "../../api/session";
+import { clearToken, getToken, useSession } from "../../api/session";
+import { signOutOnServer } from "./signIn";
 
 export type User = Schemas["UserRead"];
 
@@ -21,6 +22,7 @@ export function useAuth(): {
     staleTime: 5 * 60_000,
   });
   const signOut = useCallback(() => {
+    void signOutOnServer(getToken());
     clearToken();
     qc.clear();
   }, [qc]);
