@@ -26,7 +26,15 @@ from aihub.catalog.schemas import CatalogEntry, ModelInfo
 
 DATA_PACKAGE = "aihub.catalog"
 DATA_FILE = "data/models.toml"
-FALLBACK_ORDER = ("openai", "anthropic", "qwen", "azure", "superduperai")
+FALLBACK_ORDER = (
+    "openai",
+    "anthropic",
+    "qwen",
+    "gemini",
+    "azure",
+    "bedrock",
+    "superduperai",
+)
 MAX_MODEL_NAME = 200
 
 _SUFFIXES = (

@@ -24,7 +24,14 @@ from aihub.core.db import utcnow
 from aihub.core.json_limits import check_json
 
 Provider = Literal[
-    "openai", "azure", "anthropic", "qwen", "openai_compatible", "superduperai"
+    "openai",
+    "azure",
+    "anthropic",
+    "qwen",
+    "openai_compatible",
+    "superduperai",
+    "gemini",
+    "bedrock",
 ]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 NEEDS_BASE_URL = frozenset({"azure", "openai_compatible"})
@@ -103,6 +110,26 @@ def require_base_url(provider: str, base_url: str | None) -> None:
         raise ValueError(f"base_url is required for provider {provider}")
 
 
+_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+
+
+def check_bedrock(api_key: str | None, settings: dict[str, Any] | None) -> None:
+    """A Bedrock key is ``ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]``; its
+    region (``settings.region``), when given, an AWS region name."""
+    if api_key is not None:
+        parts = api_key.split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(
+                "a bedrock api_key is ACCESS_KEY_ID:SECRET_ACCESS_KEY"
+                " or ACCESS_KEY_ID:SECRET_ACCESS_KEY:SESSION_TOKEN"
+            )
+    region = (settings or {}).get("region")
+    if region is not None and not (
+        isinstance(region, str) and _AWS_REGION.fullmatch(region)
+    ):
+        raise ValueError("settings.region must be an AWS region such as us-east-1")
+
+
 class ProviderKeyCreate(BaseModel):
     provider: Provider
     api_key: str = Field(min_length=1, max_length=4096)
@@ -118,6 +145,8 @@ class ProviderKeyCreate(BaseModel):
     @model_validator(mode="after")
     def _base_url_where_needed(self) -> ProviderKeyCreate:
         require_base_url(self.provider, self.base_url)
+        if self.provider == "bedrock":
+            check_bedrock(self.api_key, self.settings)
         return self
 
 
@@ -134,6 +163,12 @@ class ProviderKeyUpdate(BaseModel):
     valid_api_key = field_validator("api_key")(check_api_key)
     valid_base_url = field_validator("base_url")(check_base_url)
     valid_settings = field_validator("settings")(check_settings)
+
+    @model_validator(mode="after")
+    def _bedrock_shape(self) -> ProviderKeyUpdate:
+        if self.provider == "bedrock":
+            check_bedrock(self.api_key, self.settings)
+        return self
 
 
 class ProviderKeyRead(BaseModel):
