@@ -147,7 +147,9 @@ def check_body(body: Any) -> str | None:
     tools = (body.get("toolConfig") or {}).get("tools")
     if "toolConfig" in body and not (
         isinstance(tools, list)
-        and all("json" in (t.get("toolSpec") or {}).get("inputSchema", {}) for t in tools)
+        and all(
+            "json" in (t.get("toolSpec") or {}).get("inputSchema", {}) for t in tools
+        )
     ):
         return "toolConfig.tools[].toolSpec.inputSchema.json is required"
     return None
@@ -157,7 +159,9 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if message["role"] != "user":
             continue
-        texts = [b["text"] for b in message["content"] if isinstance(b.get("text"), str)]
+        texts = [
+            b["text"] for b in message["content"] if isinstance(b.get("text"), str)
+        ]
         if texts:
             return " ".join(texts)
     return ""
@@ -170,6 +174,8 @@ class FakeBedrock(ThreadedFake):
         super().__init__()
         self.credentials: dict[str, tuple[str, str | None]] = {}
         self.models = list(MODELS)
+        self.raw_paths: list[str] = []
+        """Each request's path as sent (percent-encoding kept)."""
 
     def register(self, access_key: str, secret: str, token: str | None = None) -> str:
         """Make a key pair valid; returns the api_key aihub stores for it."""
@@ -181,6 +187,7 @@ class FakeBedrock(ThreadedFake):
         super().reset()
         with self._lock:
             self.credentials.clear()
+            self.raw_paths.clear()
 
     def key_of(self, request: web.Request) -> str:
         match = _AUTH.match(request.headers.get("Authorization", ""))
@@ -188,7 +195,9 @@ class FakeBedrock(ThreadedFake):
 
     # -- SigV4 ------------------------------------------------------------------
 
-    def check_signature(self, request: web.Request, body: bytes) -> tuple[str, str] | None:
+    def check_signature(
+        self, request: web.Request, body: bytes
+    ) -> tuple[str, str] | None:
         """(exception, message) when the request is not signed right."""
         auth = request.headers.get("Authorization", "")
         match = _AUTH.match(auth)
@@ -225,6 +234,8 @@ class FakeBedrock(ThreadedFake):
     async def handle(
         self, request: web.Request, record: RecordedRequest
     ) -> web.StreamResponse:
+        with self._lock:
+            self.raw_paths.append(request.raw_path)
         problem = self.check_signature(request, record.body)
         if problem is not None:
             return self._error(record, 403, *problem)
@@ -239,7 +250,9 @@ class FakeBedrock(ThreadedFake):
             return self._error(record, 404, "UnknownOperationException", "Not found")
         reply = self.next_reply(record.key)
         if reply.status >= 300:
-            name = reply.error_code or _ERRORS.get(reply.status, "InternalServerException")
+            name = reply.error_code or _ERRORS.get(
+                reply.status, "InternalServerException"
+            )
             message = reply.error_message or "Too many requests, please wait."
             return self._error(record, reply.status, name, message, reply)
         problem_text = check_body(record.json)
@@ -248,7 +261,9 @@ class FakeBedrock(ThreadedFake):
         body: dict[str, Any] = record.json
         text = reply.text
         if text is None:
-            text = "" if reply.tool_calls else f"echo: {_last_user_text(body['messages'])}"
+            text = (
+                "" if reply.tool_calls else f"echo: {_last_user_text(body['messages'])}"
+            )
         prompt = sum(
             words(b.get("text", ""))
             for m in [{"content": body.get("system") or []}, *body["messages"]]
@@ -303,7 +318,9 @@ class FakeBedrock(ThreadedFake):
             index = 1
         for i, call in enumerate(calls):
             at = index + i
-            start = {"toolUse": {"toolUseId": call.id or f"tooluse_{i}", "name": call.name}}
+            start = {
+                "toolUse": {"toolUseId": call.id or f"tooluse_{i}", "name": call.name}
+            }
             frames.append(
                 event("contentBlockStart", {"contentBlockIndex": at, "start": start})
             )
@@ -311,7 +328,9 @@ class FakeBedrock(ThreadedFake):
             for half in (raw[: len(raw) // 2], raw[len(raw) // 2 :]):
                 delta = {"toolUse": {"input": half}}
                 frames.append(
-                    event("contentBlockDelta", {"contentBlockIndex": at, "delta": delta})
+                    event(
+                        "contentBlockDelta", {"contentBlockIndex": at, "delta": delta}
+                    )
                 )
             frames.append(event("contentBlockStop", {"contentBlockIndex": at}))
         if reply.stream_error:
@@ -342,7 +361,9 @@ class FakeBedrock(ThreadedFake):
         reply: Reply | None = None,
     ) -> web.Response:
         record.outcome = "error"
-        headers = {"x-amzn-ErrorType": f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        headers = {
+            "x-amzn-ErrorType": f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+        }
         if reply is not None and reply.retry_after is not None:
             headers["Retry-After"] = str(reply.retry_after)
         return web.Response(

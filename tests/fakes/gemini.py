@@ -81,7 +81,10 @@ def gemini_error(
         )
     if retry is not None:
         details.append(
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry}s"}
+            {
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": f"{retry}s",
+            }
         )
     error: dict[str, Any] = {
         "code": status,
@@ -104,7 +107,10 @@ def check_body(body: Any) -> str | None:
     if not isinstance(contents, list) or not contents:
         return "* GenerateContentRequest.contents: contents is not specified"
     for content in contents:
-        if not isinstance(content, dict) or content.get("role") not in ("user", "model"):
+        if not isinstance(content, dict) or content.get("role") not in (
+            "user",
+            "model",
+        ):
             return "Please use a valid role: user, model."
         parts = content.get("parts")
         if not isinstance(parts, list) or not parts:
@@ -187,7 +193,9 @@ class FakeGemini(ThreadedFake):
                 else "The model failed"
             )
             retry = float(reply.retry_after) if reply.retry_after is not None else None
-            return self._error(record, reply.status, message, reason=reason, retry=retry)
+            return self._error(
+                record, reply.status, message, reason=reason, retry=retry
+            )
         problem = check_body(record.json)
         if problem is not None:
             return self._error(record, 400, problem)
@@ -198,7 +206,9 @@ class FakeGemini(ThreadedFake):
         body: dict[str, Any] = record.json
         text = reply.text
         if text is None:
-            text = "" if reply.tool_calls else f"echo: {_last_user_text(body['contents'])}"
+            text = (
+                "" if reply.tool_calls else f"echo: {_last_user_text(body['contents'])}"
+            )
         f = figures(reply, _prompt_words(body), text)
         usage = {
             "promptTokenCount": f.prompt,
@@ -233,7 +243,9 @@ class FakeGemini(ThreadedFake):
                     "responseId": "fake-response",
                 }
             )
-        return await self._stream(request, record, reply, model, text, calls, usage, finish)
+        return await self._stream(
+            request, record, reply, model, text, calls, usage, finish
+        )
 
     async def _stream(
         self,
@@ -309,6 +321,8 @@ class FakeGemini(ThreadedFake):
         record.outcome = "error"
         return web.Response(
             status=status,
-            body=orjson.dumps(gemini_error(status, message, reason=reason, retry=retry)),
+            body=orjson.dumps(
+                gemini_error(status, message, reason=reason, retry=retry)
+            ),
             content_type="application/json",
         )

@@ -43,7 +43,9 @@ def _creds(fake: FakeGemini, key: str = "gm-key") -> Credentials:
     return Credentials(api_key=key, base_url=fake.base_url)
 
 
-def _ask(content: str | list[dict[str, object]] = "Hello there", **fields: object) -> ChatRequest:
+def _ask(
+    content: str | list[dict[str, object]] = "Hello there", **fields: object
+) -> ChatRequest:
     return ask(content, model=MODEL, **fields)
 
 
@@ -85,7 +87,9 @@ class TestComplete:
         assert sent.path == f"/v1beta/models/{MODEL}:generateContent"
         assert sent.headers["x-goog-api-key"] == "gm-key"
         assert "authorization" not in sent.headers
-        assert sent.json["systemInstruction"] == {"parts": [{"text": "Answer in French"}]}
+        assert sent.json["systemInstruction"] == {
+            "parts": [{"text": "Answer in French"}]
+        }
         assert sent.json["contents"] == [
             {"role": "user", "parts": [{"text": "Hello there"}]}
         ]
@@ -196,7 +200,9 @@ class TestComplete:
         sent = fake_gemini.last_request.json
         assert sent["contents"][1] == {
             "role": "model",
-            "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+            "parts": [
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}
+            ],
         }
         assert sent["contents"][2] == {
             "role": "user",
@@ -264,7 +270,9 @@ class TestStream:
     async def test_a_cut_stream_is_an_error_after_the_partial_text(
         self, http: aiohttp.ClientSession, fake_gemini: FakeGemini
     ) -> None:
-        fake_gemini.script("gm-key", [Reply(text="a b c d", chunks=4, drop_after_chunks=2)])
+        fake_gemini.script(
+            "gm-key", [Reply(text="a b c d", chunks=4, drop_after_chunks=2)]
+        )
         events: list[object] = []
         with pytest.raises(UpstreamUnavailable):
             await collect(adapter.stream(http, _creds(fake_gemini), _ask()), events)  # type: ignore[arg-type]
