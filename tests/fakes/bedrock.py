@@ -39,8 +39,8 @@ from tests.fakes.replies import RecordedRequest, Reply
 from tests.fakes.wire import split_text, words
 
 _AUTH = re.compile(
-    r"^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)/(\d{8})/([a-z0-9-]+)/bedrock/aws4_request,"
-    r" SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
+    r"^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)/(\d{8})/([a-z0-9-]+)/bedrock/"
+    r"aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
 )
 _DATE = re.compile(r"^\d{8}T\d{6}Z$")
 _PATH = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")

@@ -9,6 +9,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Iterable
+
 import orjson
 from aiohttp import web
 

@@ -114,7 +114,7 @@ def check_body(body: Any) -> str | None:
             return "Please use a valid role: user, model."
         parts = content.get("parts")
         if not isinstance(parts, list) or not parts:
-            return "* GenerateContentRequest.contents.parts: contents.parts must not be empty."
+            return "* GenerateContentRequest.contents.parts: must not be empty."
         for part in parts:
             if not isinstance(part, dict) or len(set(part) & _PART_KEYS) != 1:
                 return "* GenerateContentRequest.contents.parts: a part has one field"
