@@ -164,7 +164,8 @@ class TestHub:
         frames = await stream(
             client, f"/api/threads/{thread['id']}/stream", user, {"content": "Count"}
         )
-        assert frames[0][0] == "start" and frames[-1][0] == "done"
+        assert frames[0][0] == "start"
+        assert frames[-1][0] == "done"
         text = "".join(f[1]["content"] for f in frames if f[0] == "delta")
         assert text == "one two three"
         second = backend.fake.last_request.json
