@@ -22,6 +22,8 @@ from pydantic import (
 
 from aihub.core.db import utcnow
 from aihub.core.json_limits import check_json
+from aihub.provider_keys.presets import BY_ID as PRESETS_BY_ID
+from aihub.provider_keys.presets import NO_KEY, PresetId
 
 Provider = Literal[
     "openai",
@@ -130,9 +132,38 @@ def check_bedrock(api_key: str | None, settings: dict[str, Any] | None) -> None:
         raise ValueError("settings.region must be an AWS region such as us-east-1")
 
 
+def apply_preset(data: Any) -> Any:
+    """A body naming a ``preset``: provider openai_compatible, the preset's
+    base_url unless one is given, ``none`` as the key of a service needing none,
+    ``settings.preset`` set. Another provider beside a preset is an error."""
+    if not isinstance(data, dict) or data.get("preset") is None:
+        return data
+    preset = PRESETS_BY_ID.get(str(data["preset"]))
+    if preset is None:
+        return data  # the Literal reports it
+    provider = data.get("provider")
+    if provider not in (None, preset.provider):
+        raise ValueError(f"preset {preset.id} is a {preset.provider} key")
+    out = {**data, "provider": preset.provider}
+    if not out.get("base_url"):
+        out["base_url"] = preset.base_url
+    if not out.get("api_key") and not preset.key_required:
+        out["api_key"] = NO_KEY
+    if not out.get("name"):
+        out["name"] = preset.name
+    settings = out.get("settings")
+    if settings is None or isinstance(settings, dict):
+        out["settings"] = {**(settings or {}), "preset": preset.id}
+    return out
+
+
 class ProviderKeyCreate(BaseModel):
+    """``preset`` (see GET /api/api-keys/presets) fills provider, base_url and,
+    for a service that needs none, the key."""
+
     provider: Provider
     api_key: str = Field(min_length=1, max_length=4096)
+    preset: PresetId | None = None
     name: str | None = Field(default=None, max_length=200)
     is_active: bool = True
     base_url: str | None = Field(default=None, max_length=1000)
@@ -141,6 +172,11 @@ class ProviderKeyCreate(BaseModel):
     valid_api_key = field_validator("api_key")(check_api_key)
     valid_base_url = field_validator("base_url")(check_base_url)
     valid_settings = field_validator("settings")(check_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_preset(cls, data: Any) -> Any:
+        return apply_preset(data)
 
     @model_validator(mode="after")
     def _base_url_where_needed(self) -> ProviderKeyCreate:
