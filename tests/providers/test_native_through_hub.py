@@ -320,3 +320,48 @@ class TestBedrockKeyShape:
                 "/api/api-keys/", json=body, headers=user.headers
             )
             assert response.status_code == 422, response.text
+
+
+class TestAnthropicDoor:
+    async def test_messages_api_is_translated(
+        self, client: httpx.AsyncClient, backend: Backend
+    ) -> None:
+        user = await make_user(client)
+        await _add_key(client, user, backend.add("msg"))
+        backend.fake.script(
+            backend.script_key("msg"),
+            [
+                Reply(
+                    text="Bonjour",
+                    usage=FakeUsage(prompt_tokens=40, completion_tokens=2),
+                ),
+                Reply(text="x y", chunks=2),
+            ],
+        )
+        body = {
+            "model": backend.model,
+            "max_tokens": 100,
+            "system": "Answer in French",
+            "messages": [{"role": "user", "content": "Hello"}],
+        }
+        response = await client.post("/v1/messages", json=body, headers=user.headers)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        assert data["type"] == "message"
+        assert data["content"] == [{"type": "text", "text": "Bonjour"}]
+        assert data["usage"]["input_tokens"] == 40
+        assert data["usage"]["output_tokens"] == 2
+        sent = json.dumps(backend.fake.last_request.json)
+        assert "Answer in French" in sent
+        streamed = await client.post(
+            "/v1/messages", json={**body, "stream": True}, headers=user.headers
+        )
+        assert streamed.status_code == 200, streamed.text
+        events = _sse_data(streamed.text)
+        text = "".join(
+            e["delta"].get("text", "")
+            for e in events
+            if e.get("type") == "content_block_delta"
+        )
+        assert text == "x y"
+        assert events[-1]["type"] == "message_stop"
