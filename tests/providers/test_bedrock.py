@@ -325,3 +325,13 @@ class TestErrors:
         with pytest.raises(UpstreamAuthFailed, match="ACCESS_KEY_ID"):
             await adapter.complete(http, bad, _ask())
         assert fake_bedrock.requests == []
+
+
+async def test_additional_model_request_fields_pass_through(
+    http: aiohttp.ClientSession, fake_bedrock: FakeBedrock
+) -> None:
+    extra = {"additional_model_request_fields": {"top_k": 40}, "reasoning_effort": "x"}
+    await adapter.complete(http, _creds(fake_bedrock), _ask(extra=extra))
+    sent = fake_bedrock.last_request.json
+    assert sent["additionalModelRequestFields"] == {"top_k": 40}
+    assert "reasoning_effort" not in str(sent)

@@ -316,3 +316,14 @@ class TestErrors:
             await adapter.complete(
                 http, _creds(fake_gemini), ChatRequest(model=MODEL, messages=[])
             )
+
+
+async def test_reasoning_effort_and_extras_reach_generation_config(
+    http: aiohttp.ClientSession, fake_gemini: FakeGemini
+) -> None:
+    request = _ask(extra={"reasoning_effort": "low", "top_k": 20})
+    await adapter.complete(http, _creds(fake_gemini), request)
+    assert fake_gemini.last_request.json["generationConfig"] == {
+        "thinkingConfig": {"thinkingBudget": 1024},
+        "topK": 20,
+    }

@@ -18,6 +18,7 @@ so ``list_models`` (the key probe) needs ``bedrock:ListFoundationModels``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -99,6 +100,8 @@ def signed_headers(
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as AwsCredentials
 
+    # botocore logs the canonical request (with the session token) at DEBUG.
+    logging.getLogger("botocore.auth").setLevel(logging.INFO)
     access, secret, token = split_key(creds.api_key)
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     SigV4Auth(

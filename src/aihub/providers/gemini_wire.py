@@ -10,7 +10,9 @@ the call they answer; a result that is not a JSON object is wrapped as
 ``{"result": ...}``). OpenAI function tools become ``functionDeclarations``
 with their schema as ``parametersJsonSchema`` (full JSON Schema, no lossy
 conversion); ``response_format`` json_object / json_schema becomes
-``responseMimeType`` / ``responseJsonSchema`` in ``generationConfig``.
+``responseMimeType`` / ``responseJsonSchema`` in ``generationConfig``, and
+OpenAI's ``reasoning_effort`` a ``thinkingConfig.thinkingBudget`` (none 0, low
+1024, medium 8192, high 24576 tokens).
 
 Usage follows OpenAI's convention: Gemini's ``promptTokenCount`` already
 counts ``cachedContentTokenCount``; its ``candidatesTokenCount`` leaves out
@@ -70,6 +72,8 @@ _CONFIG_EXTRA = {
     "frequency_penalty": "frequencyPenalty",
     "thinking_config": "thinkingConfig",
 }
+_THINKING_BUDGETS = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192}
+_THINKING_BUDGETS["high"] = 24576
 _AUTH_REASONS = ("API_KEY_INVALID", "API_KEY_EXPIRED", "API key not valid")
 
 
@@ -240,6 +244,9 @@ def _generation_config(request: ChatRequest) -> dict[str, Any]:
         schema = (fmt.get("json_schema") or {}).get("schema")
         if isinstance(schema, Mapping):
             config["responseJsonSchema"] = schema
+    effort = request.extra.get("reasoning_effort")
+    if isinstance(effort, str) and effort in _THINKING_BUDGETS:
+        config["thinkingConfig"] = {"thinkingBudget": _THINKING_BUDGETS[effort]}
     for key, native in _CONFIG_EXTRA.items():
         if key in request.extra:
             config[native] = request.extra[key]
