@@ -2,6 +2,7 @@
 
     POST /v1beta/models/{model}:generateContent
     POST /v1beta/models/{model}:streamGenerateContent?alt=sse
+    POST /v1beta/models/{model}:batchEmbedContents
     GET  /v1beta/models
 
 The key is the ``x-goog-api-key`` header (a request without one gets Gemini's
@@ -18,6 +19,7 @@ with roles user/model and non-empty parts, a ``functionResponse`` needs a name,
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -28,7 +30,10 @@ from tests.fakes.cloud import ThreadedFake, figures
 from tests.fakes.replies import RecordedRequest, Reply
 from tests.fakes.wire import split_text, words
 
-_PATH = re.compile(r"^/v1beta/models/([^/:]+):(generateContent|streamGenerateContent)$")
+_PATH = re.compile(
+    r"^/v1beta/models/([^/:]+):"
+    r"(generateContent|streamGenerateContent|batchEmbedContents)$"
+)
 _TOP = {
     "contents",
     "systemInstruction",
@@ -196,6 +201,8 @@ class FakeGemini(ThreadedFake):
             return self._error(
                 record, reply.status, message, reason=reason, retry=retry
             )
+        if match.group(2) == "batchEmbedContents":
+            return self._embed(record, match.group(1))
         problem = check_body(record.json)
         if problem is not None:
             return self._error(record, 400, problem)
@@ -290,6 +297,22 @@ class FakeGemini(ThreadedFake):
         await resp.write_eof()
         record.outcome = "complete"
         return resp
+
+    def _embed(self, record: RecordedRequest, model: str) -> web.Response:
+        body = record.json
+        requests = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return self._error(record, 400, "requests must not be empty")
+        vectors = []
+        for one in requests:
+            if one.get("model") != f"models/{model}":
+                return self._error(record, 400, "Each request's model must match")
+            text = " ".join(p.get("text", "") for p in one["content"]["parts"])
+            digest = hashlib.sha256(text.encode()).digest()
+            dims = int(one.get("outputDimensionality") or 8)
+            vectors.append({"values": [digest[i % 32] / 255.0 for i in range(dims)]})
+        record.outcome = "complete"
+        return web.json_response({"embeddings": vectors})
 
     def _models(self, record: RecordedRequest) -> web.Response:
         record.outcome = "complete"

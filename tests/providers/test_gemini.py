@@ -23,7 +23,7 @@ from aihub.providers.errors import (
     UpstreamUnavailable,
 )
 from aihub.providers.gemini import GeminiAdapter
-from aihub.providers.registry import get_adapter
+from aihub.providers.registry import get_adapter, get_embedding_adapter
 from tests.fakes import FakeUsage, Reply, ToolCallSpec
 from tests.fakes.gemini import FakeGemini
 from tests.providers.builders import (
@@ -327,3 +327,27 @@ async def test_reasoning_effort_and_extras_reach_generation_config(
         "thinkingConfig": {"thinkingBudget": 1024},
         "topK": 20,
     }
+
+
+async def test_embed_with_batch_embed_contents(
+    http: aiohttp.ClientSession, fake_gemini: FakeGemini
+) -> None:
+    embedder = get_embedding_adapter("gemini")
+    assert embedder is not None
+    done = await embedder.embed(
+        http,
+        _creds(fake_gemini),
+        model="gemini-embedding-001",
+        inputs=["a", "b"],
+        dimensions=4,
+    )
+    sent = fake_gemini.last_request
+    assert sent.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert sent.json["requests"][1] == {
+        "model": "models/gemini-embedding-001",
+        "content": {"parts": [{"text": "b"}]},
+        "outputDimensionality": 4,
+    }
+    assert [len(v) for v in done.vectors] == [4, 4]
+    assert done.vectors[0] != done.vectors[1]
+    assert done.usage is None

@@ -2,6 +2,7 @@
 
     POST {base_url}/models/{model}:generateContent
     POST {base_url}/models/{model}:streamGenerateContent?alt=sse
+    POST {base_url}/models/{model}:batchEmbedContents   (embed)
     GET  {base_url}/models                       (list_models)
 
 with the key in the ``x-goog-api-key`` header. ``base_url`` defaults to
@@ -20,12 +21,20 @@ import aiohttp
 import orjson
 import yarl
 
-from aihub.providers.base import ChatRequest, Completion, Credentials, StreamEvent
+from aihub.providers.base import (
+    ChatRequest,
+    Completion,
+    Credentials,
+    Embeddings,
+    StreamEvent,
+)
 from aihub.providers.gemini_wire import (
     StreamDecoder,
     encode_body,
+    encode_embed_body,
     gemini_error,
     parse_completion,
+    parse_embeddings,
 )
 from aihub.providers.http import DEFAULT_TIMEOUTS, Timeouts, join_url
 from aihub.providers.native_http import call_json, open_reply
@@ -125,3 +134,26 @@ class GeminiAdapter:
             if "generateContent" in methods:
                 ids.append(model["name"].removeprefix("models/"))
         return ids
+
+    async def embed(
+        self,
+        http: aiohttp.ClientSession,
+        creds: Credentials,
+        *,
+        model: str,
+        inputs: list[str],
+        dimensions: int | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Embeddings:
+        """One vector per input (batchEmbedContents; Gemini reports no usage)."""
+        data = await call_json(
+            http,
+            "POST",
+            self.url(creds, f"models/{_model_path(model)}:batchEmbedContents"),
+            headers=self.headers(creds),
+            body=orjson.dumps(encode_embed_body(model, inputs, dimensions)),
+            client_timeout=(timeouts or DEFAULT_TIMEOUTS).complete,
+            secret=creds.api_key,
+            classify=gemini_error,
+        )
+        return parse_embeddings(data, model=model, count=len(inputs))

@@ -33,6 +33,7 @@ from aihub.providers.base import (
     ChatMessage,
     ChatRequest,
     Completion,
+    Embeddings,
     Finish,
     FinishReason,
     StreamEvent,
@@ -384,6 +385,32 @@ class StreamDecoder:
         if self.usage:
             events.append(UsageReport(usage_from_gemini(self.usage)))
         return events
+
+
+# -- embeddings -----------------------------------------------------------------
+
+
+def encode_embed_body(
+    model: str, inputs: list[str], dimensions: int | None
+) -> dict[str, Any]:
+    name = "models/" + model.removeprefix("models/")
+    requests = []
+    for text in inputs:
+        one: dict[str, Any] = {"model": name, "content": {"parts": [{"text": text}]}}
+        if dimensions is not None:
+            one["outputDimensionality"] = dimensions
+        requests.append(one)
+    return {"requests": requests}
+
+
+@reads_upstream_json
+def parse_embeddings(data: dict[str, Any], *, model: str, count: int) -> Embeddings:
+    vectors = [
+        [float(v) for v in item["values"]] for item in data.get("embeddings") or ()
+    ]
+    if len(vectors) != count:
+        raise UpstreamUnavailable("Upstream sent a different number of embeddings")
+    return Embeddings(vectors=vectors, usage=None, model=model, raw=data)
 
 
 # -- errors ---------------------------------------------------------------------

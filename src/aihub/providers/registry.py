@@ -40,14 +40,14 @@ FORWARDING: Mapping[str, ForwardingAdapter] = MappingProxyType(
     {a.name: a for a in (_OPENAI, _AZURE, _ANTHROPIC, _QWEN, _COMPAT)}
 )
 EMBEDDING: Mapping[str, EmbeddingAdapter] = MappingProxyType(
-    {a.name: a for a in (_OPENAI, _AZURE, _QWEN, _COMPAT)}
+    {a.name: a for a in (_OPENAI, _AZURE, _QWEN, _COMPAT, _GEMINI)}
 )
 DEFAULT_BASE_URLS: Mapping[str, str | None] = MappingProxyType(
     {name: adapter.default_base_url for name, adapter in ADAPTERS.items()}
 )
 PROVIDERS: tuple[str, ...] = tuple(ADAPTERS)
 """openai, azure, anthropic, qwen, openai_compatible, gemini, bedrock (the last
-two are called through aihub's translation: no pass-through, no embeddings)."""
+two are called through aihub's translation: no pass-through)."""
 
 
 class UnknownProviderError(LookupError):
