@@ -16,6 +16,7 @@ from aihub import __version__
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
 from aihub.auth.router import router as auth_router
+from aihub.catalog.loader import load_catalog
 from aihub.catalog.router import router as catalog_router
 from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
@@ -105,6 +106,9 @@ ROUTERS = (
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Prices settled now: a bad AIHUB_PRICE_OVERRIDES stops the start, and the
+    # price database is read (once per version) before the first request.
+    await asyncio.to_thread(load_catalog)
     app.state.secret_key = resolve_secret_key(settings)
     engine = build_engine(settings.resolved_database_url, PoolLimits.of(settings))
     app.state.engine = engine

@@ -49,11 +49,13 @@ class TestAvailableModels:
             "cached_input": 1.25,
         }
         # the seed's input/output are always there: 0 for a model that charges
-        # nothing per token, with its own unit beside them
+        # nothing per token, with its own unit beside them (SuperDuperAI's in
+        # its credits too, and in dollars at AIHUB_SUPERDUPERAI_USD_PER_CREDIT)
         assert _listed(models, "superduperai", "azure-openai/sora")["pricing"] == {
             "input": 0.0,
             "output": 0.0,
-            "per_second": 2.0,
+            "per_second": 0.02,
+            "credits_per_second": 2.0,
         }
 
     def test_media_models_say_what_they_accept(self) -> None:
@@ -160,7 +162,8 @@ class TestCheckMediaRequest:
             height=720,
             duration=10,
         )
-        assert info.pricing.per_second == 2.0
+        assert info.pricing.credits_per_second == 2.0
+        assert info.pricing.per_second == 0.02
 
     def test_flux_kontext_takes_any_size_in_range_and_an_input_image(self) -> None:
         service.check_media_request(

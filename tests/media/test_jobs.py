@@ -60,7 +60,7 @@ class TestImageJob:
 
         done = await wait_status(client, user, job["id"], {"completed"})
         assert done["percent"] == 100
-        assert done["cost"] == 4.0  # 2 images x 2.0 (catalog per_image)
+        assert done["cost"] == 0.04  # 2 images x 2 credits x $0.01 (default)
         assert [a["url"] for a in done["artifacts"]] == [a["url"] for a in artifacts]
         served = await client.get(artifacts[0]["url"], headers=user.headers)
         assert served.status_code == 200
@@ -74,7 +74,7 @@ class TestImageJob:
         stats = await client.get("/api/statistics/usage", headers=user.headers)
         assert stats.status_code == 200
         usage = stats.json()
-        assert usage["total_cost"] == 4.0
+        assert usage["total_cost"] == 0.04
         assert usage["model_usage"][0]["model"] == "google-cloud/imagen4"
 
     async def test_served_artifact_is_the_file_the_provider_made(
@@ -132,7 +132,7 @@ class TestVideoJob:
             "duration": 10,
         }
         done = await wait_status(client, user, job["id"], {"completed"})
-        assert done["cost"] == 20.0  # 10 s x 2.0 per second
+        assert done["cost"] == 0.2  # 10 s x 2 credits per second x $0.01
         served = await client.get(artifact["url"], headers=user.headers)
         assert served.headers["content-type"] == "video/mp4"
         assert served.content[4:8] == b"ftyp"
@@ -148,4 +148,4 @@ class TestVideoJob:
         assert job["model"] == "google-cloud/veo3"
         assert job["duration"] == 5
         done = await wait_status(client, user, job["id"], {"completed"})
-        assert done["cost"] == 15.0  # 5 s x 3.0
+        assert done["cost"] == 0.15  # 5 s x 3 credits x $0.01

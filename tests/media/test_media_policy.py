@@ -244,7 +244,7 @@ class TestGatewayKeyLimits:
         assert second.json()["error_type"] == "rate_limit"
         assert int(second.headers["Retry-After"]) >= 1
         await wait_status(client, user, first["id"], {"completed"})
-        await _wait_stored_spend(app, key["id"], 2.0)
+        await _wait_stored_spend(app, key["id"], 0.02)
         jwt = await _post_job(  # the user's JWT has no such limit
             client, user, provider="superduperai", model="imagen4", size="1024x1024"
         )
@@ -256,16 +256,16 @@ class TestGatewayKeyLimits:
     ) -> None:
         user = await make_user(client)
         await add_key(client, user, fake_media, "sd-budget")
-        key = await _gateway_key(client, user, budget_usd=2.0)
+        key = await _gateway_key(client, user, budget_usd=0.02)
         caller = _as_key(user, key["key"])
 
-        job = await submit(client, caller)  # imagen4: 2.0 a picture
+        job = await submit(client, caller)  # imagen4: 2 credits = $0.02 a picture
         done = await wait_status(client, user, job["id"], {"completed", "failed"})
 
         assert done["status"] == "completed", done
-        assert done["cost"] == pytest.approx(2.0)
-        assert await _shown_spend(client, user, key["id"]) == pytest.approx(2.0)
-        await _wait_stored_spend(app, key["id"], 2.0)
+        assert done["cost"] == pytest.approx(0.02)
+        assert await _shown_spend(client, user, key["id"]) == pytest.approx(0.02)
+        await _wait_stored_spend(app, key["id"], 0.02)
         over = await _post_job(client, caller, provider="superduperai", model="imagen4")
         assert over.status_code == 402, over.text
         assert over.json()["error_type"] == "billing"

@@ -227,14 +227,14 @@ class TestEdges:
 class TestMediaCost:
     def test_imagen_4_per_image(self) -> None:
         cost = compute_media_cost("superduperai", "google-cloud/imagen4", images=3)
-        assert cost == MediaCost(total=6.0, images=6.0, known_price=True)
+        assert cost == MediaCost(total=0.06, images=0.06, known_price=True)
 
     def test_sora_per_second_for_the_seed_request(self) -> None:
         cost = compute_media_cost("superduperai", "azure-openai/sora", seconds=10)
-        assert cost == MediaCost(total=20.0, seconds=20.0, known_price=True)
+        assert cost == MediaCost(total=0.2, seconds=0.2, known_price=True)
 
     def test_veo_3_per_second(self) -> None:
-        assert compute_media_cost("superduperai", "veo3", seconds=8).total == 24.0
+        assert compute_media_cost("superduperai", "veo3", seconds=8).total == 0.24
 
     @pytest.mark.parametrize(
         ("size", "quality", "per_image"),

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from aihub.catalog.schemas import CatalogEntry, ModelInfo
+from aihub.catalog.prices import Prices, load_prices
+from aihub.catalog.schemas import CatalogEntry, ModelInfo, ModelPricing
+from aihub.core.settings import get_settings
 
 DATA_PACKAGE = "aihub.catalog"
 DATA_FILE = "data/models.toml"
@@ -36,6 +38,7 @@ FALLBACK_ORDER = (
     "superduperai",
 )
 MAX_MODEL_NAME = 200
+TOKEN_PRICED_KINDS = ("chat", "embedding")
 
 _SUFFIXES = (
     re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # gpt-4o-2024-08-06
@@ -72,11 +75,78 @@ def parse_catalog(raw: bytes) -> Catalog:
     return Catalog(models=tuple(models), by_provider=index)
 
 
-@lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """The shipped catalog, read and validated once per process."""
+def _shipped_catalog() -> Catalog:
     raw = resources.files(DATA_PACKAGE).joinpath(DATA_FILE).read_bytes()
     return parse_catalog(raw)
+
+
+def catalog_price_keys() -> list[tuple[str, str]]:
+    """The (provider, model id) pairs whose token prices the price database
+    may give: chat and embedding models not pinned to the catalog's price."""
+    return [
+        (info.provider, info.id)
+        for info in _shipped_catalog().models
+        if info.kind in TOKEN_PRICED_KINDS and not info.pin_price
+    ]
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The shipped catalog with its prices settled, once per process: the
+    price database's token prices where it has the model, the catalog's own
+    elsewhere, credits in dollars, then the administrator's overrides."""
+    settings = get_settings()
+    return price_catalog(
+        _shipped_catalog(),
+        database=load_prices(settings.resolved_cache_dir, catalog_price_keys()),
+        usd_per_credit=settings.superduperai_usd_per_credit,
+        overrides=settings.price_overrides,
+    )
+
+
+def price_catalog(
+    catalog: Catalog,
+    *,
+    database: Prices,
+    usd_per_credit: float,
+    overrides: dict[str, dict[str, float]],
+) -> Catalog:
+    """`catalog` with every entry's final pricing (see load_catalog)."""
+    priced = [
+        _priced(info, database, usd_per_credit, overrides) for info in catalog.models
+    ]
+    index: dict[str, dict[str, ModelInfo]] = {}
+    for info in priced:
+        names = index.setdefault(info.provider, {})
+        for name in (info.id, *info.aliases):
+            names[name.lower()] = info
+    return Catalog(models=tuple(priced), by_provider=index)
+
+
+def _priced(
+    info: ModelInfo,
+    database: Prices,
+    usd_per_credit: float,
+    overrides: dict[str, dict[str, float]],
+) -> ModelInfo:
+    key = f"{info.provider}/{info.id}"
+    update: dict[str, object] = {}
+    source = "catalog"
+    from_database = database.get(key)
+    if from_database and info.kind in TOKEN_PRICED_KINDS and not info.pin_price:
+        update |= from_database
+        source = "genai-prices"
+    pricing = info.pricing
+    if pricing.credits_per_image is not None:
+        update["per_image"] = round(pricing.credits_per_image * usd_per_credit, 6)
+    if pricing.credits_per_second is not None:
+        update["per_second"] = round(pricing.credits_per_second * usd_per_credit, 6)
+    override = overrides.get(key) or overrides.get(key.lower())
+    if override:
+        update |= override
+        source = "override"
+    merged = ModelPricing.model_validate(pricing.model_dump() | update)
+    return info.model_copy(update={"pricing": merged, "price_source": source})
 
 
 def _without_suffixes(name: str) -> str:

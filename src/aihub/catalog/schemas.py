@@ -24,6 +24,7 @@ Capability = Literal[
 ]
 Tokenizer = Literal["cl100k_base", "o200k_base"]
 InputImage = Literal["none", "optional", "required"]
+PriceSource = Literal["genai-prices", "catalog", "override"]
 
 _SIZE = re.compile(r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$")
 
@@ -56,6 +57,10 @@ class ModelPricing(BaseModel):
     )
     per_second: float | None = _price()
     per_1m_characters: float | None = _price()
+    credits_per_image: float | None = _price()
+    """For a provider that bills in its own credits (SuperDuperAI): `per_image`
+    is then these credits at `AIHUB_SUPERDUPERAI_USD_PER_CREDIT`."""
+    credits_per_second: float | None = _price()
 
     @property
     def has_token_prices(self) -> bool:
@@ -120,6 +125,10 @@ class ModelInfo(BaseModel):
     aliases: tuple[str, ...] = ()
     pricing: ModelPricing
     accepts: MediaAccepts | None = None
+    pin_price: bool = False
+    """Keep the catalog's price even where the price database has the model."""
+    price_source: PriceSource = "catalog"
+    """Where `pricing` comes from (settled when the catalog is loaded)."""
 
     @property
     def api_model(self) -> str:
@@ -145,6 +154,7 @@ class CatalogEntry(BaseModel):
     aliases: tuple[str, ...] = ()
     pricing: ModelPricing
     accepts: MediaAccepts | None = None
+    pin_price: bool = False
 
     def expand(self) -> list[ModelInfo]:
         fields = self.model_dump(exclude={"providers"})
@@ -189,6 +199,9 @@ class AvailableModel(BaseModel):
     max_output_tokens: int | None = Field(default=None, exclude_if=_is_none)
     accepts: MediaAccepts | None = Field(default=None, exclude_if=_is_none)
     source: Literal["catalog", "discovered"] = "catalog"
+    price_source: PriceSource | None = Field(default=None, exclude_if=_is_none)
+    """genai-prices (the price database), catalog (aihub's own table) or
+    override (AIHUB_PRICE_OVERRIDES); absent when the price is unknown."""
 
 
 class AvailableModelList(BaseModel):

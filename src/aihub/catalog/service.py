@@ -89,6 +89,7 @@ def _row(
         max_output_tokens=info.max_output_tokens,
         accepts=info.accepts,
         source=source,
+        price_source=info.price_source,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # "provider/model" -> ["provider/model", ...] tried when its keys cannot serve.
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    price_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """Prices that win over the database and the catalog, per "provider/model":
+    any pricing key of the catalog (input, output per 1M tokens, per_image...)."""
+    superduperai_usd_per_credit: float = Field(default=0.01, ge=0)
+    cache_dir: Path | None = None
+    """Where derived files are cached (the price database's extract);
+    default ``$XDG_CACHE_HOME/aihub`` (``~/.cache/aihub``)."""
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
     # Liveness of streaming answers across processes (see aihub.chat.runs): a
     # running answer's heartbeat lives this long; an answer whose owner is gone
@@ -168,6 +176,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'aihub.db').resolve()}"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "aihub"
 
     @property
     def resolved_files_dir(self) -> Path:

@@ -1521,6 +1521,8 @@ export interface components {
              * @enum {string}
              */
             source?: "catalog" | "discovered";
+            /** Price Source */
+            price_source?: ("genai-prices" | "catalog" | "override") | null;
         };
         /** AvailableModelList */
         AvailableModelList: {
@@ -1558,6 +1560,10 @@ export interface components {
             per_second?: number | null;
             /** Per 1M Characters */
             per_1m_characters?: number | null;
+            /** Credits Per Image */
+            credits_per_image?: number | null;
+            /** Credits Per Second */
+            credits_per_second?: number | null;
         };
         /** Body_create_transcription_v1_audio_transcriptions_post */
         Body_create_transcription_v1_audio_transcriptions_post: {

@@ -118,6 +118,12 @@ describe("formatting", () => {
     expect(formatPrice({ input: null, output: null })).toBe("price unknown");
     expect(formatPrice({ input: 0, output: 0, per_image: 0.04 })).toBe("$0.040 per image");
     expect(formatPrice({ input: 0, output: 0, per_second: 2 })).toBe("$2.00 per second");
+    expect(formatPrice({ input: 0, output: 0, per_image: 0.02, credits_per_image: 2 })).toBe(
+      "$0.020 per image (2 credits)",
+    );
+    expect(formatPrice({ input: 0, output: 0, per_second: 0.03, credits_per_second: 3 })).toBe(
+      "$0.030 per second (3 credits)",
+    );
     expect(
       formatPrice({
         input: 0,

@@ -53,19 +53,23 @@ export function noModelReason(status: ProviderStatus | undefined): "no-keys" | "
   return "no-keys";
 }
 
-/** "$2.50 in · $10.00 out per 1M tokens", "$0.04 per image", "free" or "price unknown". */
+/** "$2.50 in · $10.00 out per 1M tokens", "$0.04 per image", "$0.020 per image (2
+ * credits)" for a provider billing in credits, "free" or "price unknown". */
 export function formatPrice(pricing: AvailableModel["pricing"] | null | undefined): string {
   if (!pricing) return "price unknown";
   const p = pricing;
   const f = (n: number | null | undefined) =>
     n == null ? "?" : `$${n < 0.1 ? n.toPrecision(2) : n.toFixed(2)}`;
   const units: string[] = [];
-  if (p.per_image != null) units.push(`${f(p.per_image)} per image`);
+  const credits = (n: number | null | undefined) => (n == null ? "" : ` (${n} credits)`);
+  if (p.per_image != null) units.push(`${f(p.per_image)} per image${credits(p.credits_per_image)}`);
   else if (p.per_image_by_size) {
     const prices = Object.values(p.per_image_by_size);
     if (prices.length) units.push(`from ${f(Math.min(...prices))} per image`);
   }
-  if (p.per_second != null) units.push(`${f(p.per_second)} per second`);
+  if (p.per_second != null) {
+    units.push(`${f(p.per_second)} per second${credits(p.credits_per_second)}`);
+  }
   if (p.per_1m_characters != null) units.push(`${f(p.per_1m_characters)} per 1M characters`);
   const tokens = !!p.input || !!p.output;
   if (tokens) units.unshift(`${f(p.input)} in · ${f(p.output)} out per 1M tokens`);
