@@ -365,3 +365,36 @@ class TestAnthropicDoor:
         )
         assert text == "x y"
         assert events[-1]["type"] == "message_stop"
+
+    async def test_updating_a_bedrock_key_checks_the_new_shape(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        user = await make_user(client)
+        created = await client.post(
+            "/api/api-keys/",
+            json={"provider": "bedrock", "api_key": "AKIA1:secret"},
+            headers=user.headers,
+        )
+        assert created.status_code == 201, created.text
+        url = f"/api/api-keys/{created.json()['id']}"
+        for body in (
+            {"api_key": "no-colon"},
+            {"settings": {"region": "moon"}},
+        ):
+            response = await client.put(url, json=body, headers=user.headers)
+            assert response.status_code == 422, (body, response.text)
+        fine = await client.put(
+            url, json={"api_key": "AKIA2:other:token"}, headers=user.headers
+        )
+        assert fine.status_code == 200, fine.text
+        other = await client.post(
+            "/api/api-keys/",
+            json={"provider": "openai", "api_key": "sk-abcdefghijkl"},
+            headers=user.headers,
+        )
+        moved = await client.put(
+            f"/api/api-keys/{other.json()['id']}",
+            json={"provider": "bedrock"},
+            headers=user.headers,
+        )
+        assert moved.status_code == 422, moved.text
