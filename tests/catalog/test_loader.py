@@ -57,7 +57,15 @@ SEED_NAMES = [
 class TestShippedCatalog:
     def test_every_provider_has_models(self) -> None:
         providers = {info.provider for info in load_catalog().models}
-        assert providers == {"openai", "azure", "anthropic", "qwen", "superduperai"}
+        assert providers == {
+            "openai",
+            "azure",
+            "anthropic",
+            "qwen",
+            "superduperai",
+            "gemini",
+            "bedrock",
+        }
 
     @pytest.mark.parametrize(("provider", "model"), SEED_NAMES)
     def test_models_the_seeds_name_are_listed_under_their_own_id(

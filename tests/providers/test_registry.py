@@ -21,6 +21,8 @@ def test_knows_every_provider_of_the_issue() -> None:
         "anthropic",
         "qwen",
         "openai_compatible",
+        "gemini",
+        "bedrock",
     }
     assert all(get_adapter(name).name == name for name in PROVIDERS)
 
@@ -32,6 +34,8 @@ def test_default_base_urls() -> None:
         "anthropic": "https://api.anthropic.com",
         "qwen": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
         "openai_compatible": None,
+        "gemini": "https://generativelanguage.googleapis.com/v1beta",
+        "bedrock": "https://bedrock-runtime.us-east-1.amazonaws.com",
     }
 
 
@@ -51,6 +55,13 @@ def test_forwarding_adapters_say_their_wire_format() -> None:
         "openai_compatible": "openai",
     }
     assert get_forwarding_adapter("nope") is None
+
+
+def test_native_gemini_and_bedrock_are_translated_not_forwarded() -> None:
+    for name in ("gemini", "bedrock"):
+        assert get_forwarding_adapter(name) is None
+    assert get_embedding_adapter("gemini") is not None
+    assert get_embedding_adapter("bedrock") is None
 
 
 def test_anthropic_has_no_embeddings() -> None:

@@ -28,7 +28,15 @@ from aihub.core.settings import get_settings
 
 DATA_PACKAGE = "aihub.catalog"
 DATA_FILE = "data/models.toml"
-FALLBACK_ORDER = ("openai", "anthropic", "qwen", "azure", "superduperai")
+FALLBACK_ORDER = (
+    "openai",
+    "anthropic",
+    "qwen",
+    "gemini",
+    "azure",
+    "bedrock",
+    "superduperai",
+)
 MAX_MODEL_NAME = 200
 TOKEN_PRICED_KINDS = ("chat", "embedding")
 

@@ -27,6 +27,8 @@ DEFAULT_MODELS = {
     "azure": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
     "qwen": "qwen-plus",
+    "gemini": "gemini-2.5-flash",
+    "bedrock": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
 }
 
 

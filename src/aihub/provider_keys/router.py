@@ -15,6 +15,7 @@ from aihub.core.pagination import Page
 from aihub.provider_keys import service
 from aihub.provider_keys.deps import AppInfra, KeyBox, Outbound
 from aihub.provider_keys.models import ProviderKey
+from aihub.provider_keys.presets import PRESETS, Preset
 from aihub.provider_keys.schemas import (
     ProviderKeyCreate,
     ProviderKeyRead,
@@ -30,6 +31,16 @@ async def list_keys(
     user: CurrentUser, session: DbSession, page: Page
 ) -> Sequence[ProviderKey]:
     return await service.list_keys(session, user=user, skip=page.skip, limit=page.limit)
+
+
+@router.get(
+    "/presets",
+    response_model=list[Preset],
+    summary="Presets for OpenAI-compatible services",
+)
+async def list_presets(_user: CurrentUser) -> tuple[Preset, ...]:
+    """Services a key can be added for by ``preset`` alone (with the key)."""
+    return PRESETS
 
 
 @router.post("/", status_code=201, response_model=ProviderKeyRead, summary="Add")

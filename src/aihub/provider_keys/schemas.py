@@ -22,9 +22,18 @@ from pydantic import (
 
 from aihub.core.db import utcnow
 from aihub.core.json_limits import check_json
+from aihub.provider_keys.presets import BY_ID as PRESETS_BY_ID
+from aihub.provider_keys.presets import NO_KEY, PresetId
 
 Provider = Literal[
-    "openai", "azure", "anthropic", "qwen", "openai_compatible", "superduperai"
+    "openai",
+    "azure",
+    "anthropic",
+    "qwen",
+    "openai_compatible",
+    "superduperai",
+    "gemini",
+    "bedrock",
 ]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 NEEDS_BASE_URL = frozenset({"azure", "openai_compatible"})
@@ -103,9 +112,58 @@ def require_base_url(provider: str, base_url: str | None) -> None:
         raise ValueError(f"base_url is required for provider {provider}")
 
 
+_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+
+
+def check_bedrock(api_key: str | None, settings: dict[str, Any] | None) -> None:
+    """A Bedrock key is ``ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]``; its
+    region (``settings.region``), when given, an AWS region name."""
+    if api_key is not None:
+        parts = api_key.split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(
+                "a bedrock api_key is ACCESS_KEY_ID:SECRET_ACCESS_KEY"
+                " or ACCESS_KEY_ID:SECRET_ACCESS_KEY:SESSION_TOKEN"
+            )
+    region = (settings or {}).get("region")
+    if region is not None and not (
+        isinstance(region, str) and _AWS_REGION.fullmatch(region)
+    ):
+        raise ValueError("settings.region must be an AWS region such as us-east-1")
+
+
+def apply_preset(data: Any) -> Any:
+    """A body naming a ``preset``: provider openai_compatible, the preset's
+    base_url unless one is given, ``none`` as the key of a service needing none,
+    ``settings.preset`` set. Another provider beside a preset is an error."""
+    if not isinstance(data, dict) or data.get("preset") is None:
+        return data
+    preset = PRESETS_BY_ID.get(str(data["preset"]))
+    if preset is None:
+        return data  # the Literal reports it
+    provider = data.get("provider")
+    if provider not in (None, preset.provider):
+        raise ValueError(f"preset {preset.id} is a {preset.provider} key")
+    out = {**data, "provider": preset.provider}
+    if not out.get("base_url"):
+        out["base_url"] = preset.base_url
+    if not out.get("api_key") and not preset.key_required:
+        out["api_key"] = NO_KEY
+    if not out.get("name"):
+        out["name"] = preset.name
+    settings = out.get("settings")
+    if settings is None or isinstance(settings, dict):
+        out["settings"] = {**(settings or {}), "preset": preset.id}
+    return out
+
+
 class ProviderKeyCreate(BaseModel):
+    """``preset`` (see GET /api/api-keys/presets) fills provider, base_url and,
+    for a service that needs none, the key."""
+
     provider: Provider
     api_key: str = Field(min_length=1, max_length=4096)
+    preset: PresetId | None = None
     name: str | None = Field(default=None, max_length=200)
     is_active: bool = True
     base_url: str | None = Field(default=None, max_length=1000)
@@ -115,9 +173,16 @@ class ProviderKeyCreate(BaseModel):
     valid_base_url = field_validator("base_url")(check_base_url)
     valid_settings = field_validator("settings")(check_settings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_preset(cls, data: Any) -> Any:
+        return apply_preset(data)
+
     @model_validator(mode="after")
     def _base_url_where_needed(self) -> ProviderKeyCreate:
         require_base_url(self.provider, self.base_url)
+        if self.provider == "bedrock":
+            check_bedrock(self.api_key, self.settings)
         return self
 
 
@@ -134,6 +199,12 @@ class ProviderKeyUpdate(BaseModel):
     valid_api_key = field_validator("api_key")(check_api_key)
     valid_base_url = field_validator("base_url")(check_base_url)
     valid_settings = field_validator("settings")(check_settings)
+
+    @model_validator(mode="after")
+    def _bedrock_shape(self) -> ProviderKeyUpdate:
+        if self.provider == "bedrock":
+            check_bedrock(self.api_key, self.settings)
+        return self
 
 
 class ProviderKeyRead(BaseModel):

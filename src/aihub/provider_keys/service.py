@@ -31,6 +31,7 @@ from aihub.provider_keys.schemas import (
     PoolStatus,
     ProviderKeyCreate,
     ProviderKeyUpdate,
+    check_bedrock,
     require_base_url,
 )
 from aihub.users.models import User
@@ -247,6 +248,11 @@ async def _apply_update(
     base_url = changes.get("base_url", key.base_url)
     try:
         require_base_url(provider, base_url)
+        # another provider's key is no AWS pair: a key turned bedrock needs one
+        if provider == "bedrock" != old_provider and "api_key" not in changes:
+            raise ValueError("a key changed to bedrock needs its api_key")
+        if provider == "bedrock":
+            check_bedrock(changes.get("api_key"), changes.get("settings"))
     except ValueError as exc:
         raise ProviderKeyInvalidError(str(exc)) from exc
     if "api_key" in changes:

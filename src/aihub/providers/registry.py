@@ -16,7 +16,9 @@ from types import MappingProxyType
 from aihub.providers.anthropic import AnthropicAdapter
 from aihub.providers.azure import AzureAdapter
 from aihub.providers.base import Adapter, EmbeddingAdapter, ForwardingAdapter
+from aihub.providers.bedrock import BedrockAdapter
 from aihub.providers.compat import OpenAICompatibleAdapter
+from aihub.providers.gemini import GeminiAdapter
 from aihub.providers.openai import OpenAIAdapter
 from aihub.providers.qwen import QwenAdapter
 
@@ -25,21 +27,27 @@ _AZURE = AzureAdapter()
 _ANTHROPIC = AnthropicAdapter()
 _QWEN = QwenAdapter()
 _COMPAT = OpenAICompatibleAdapter()
+_GEMINI = GeminiAdapter()
+_BEDROCK = BedrockAdapter()
 
 ADAPTERS: Mapping[str, Adapter] = MappingProxyType(
-    {a.name: a for a in (_OPENAI, _AZURE, _ANTHROPIC, _QWEN, _COMPAT)}
+    {
+        a.name: a
+        for a in (_OPENAI, _AZURE, _ANTHROPIC, _QWEN, _COMPAT, _GEMINI, _BEDROCK)
+    }
 )
 FORWARDING: Mapping[str, ForwardingAdapter] = MappingProxyType(
     {a.name: a for a in (_OPENAI, _AZURE, _ANTHROPIC, _QWEN, _COMPAT)}
 )
 EMBEDDING: Mapping[str, EmbeddingAdapter] = MappingProxyType(
-    {a.name: a for a in (_OPENAI, _AZURE, _QWEN, _COMPAT)}
+    {a.name: a for a in (_OPENAI, _AZURE, _QWEN, _COMPAT, _GEMINI)}
 )
 DEFAULT_BASE_URLS: Mapping[str, str | None] = MappingProxyType(
     {name: adapter.default_base_url for name, adapter in ADAPTERS.items()}
 )
 PROVIDERS: tuple[str, ...] = tuple(ADAPTERS)
-"""openai, azure, anthropic, qwen, openai_compatible."""
+"""openai, azure, anthropic, qwen, openai_compatible, gemini, bedrock (the last
+two are called through aihub's translation: no pass-through)."""
 
 
 class UnknownProviderError(LookupError):

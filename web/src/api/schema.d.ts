@@ -1098,6 +1098,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/api-keys/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Presets for OpenAI-compatible services
+         * @description Services a key can be added for by ``preset`` alone (with the key).
+         */
+        get: operations["list_presets_api_api_keys_presets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/api-keys/{key_id}": {
         parameters: {
             query?: never;
@@ -2837,6 +2857,33 @@ export interface components {
             /** Is Default */
             is_default?: boolean | null;
         };
+        /** Preset */
+        Preset: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "openrouter" | "groq" | "mistral" | "deepseek" | "together" | "xai" | "ollama" | "vllm";
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @default openai_compatible
+             * @constant
+             */
+            provider?: "openai_compatible";
+            /** Base Url */
+            base_url: string;
+            /** Key Required */
+            key_required: boolean;
+            /**
+             * Local
+             * @default false
+             */
+            local?: boolean;
+            /** Docs Url */
+            docs_url: string;
+        };
         /** PromptCreate */
         PromptCreate: {
             /** Title */
@@ -2920,15 +2967,21 @@ export interface components {
             /** Is Favorite */
             is_favorite?: boolean | null;
         };
-        /** ProviderKeyCreate */
+        /**
+         * ProviderKeyCreate
+         * @description ``preset`` (see GET /api/api-keys/presets) fills provider, base_url and,
+         *     for a service that needs none, the key.
+         */
         ProviderKeyCreate: {
             /**
              * Provider
              * @enum {string}
              */
-            provider: "openai" | "azure" | "anthropic" | "qwen" | "openai_compatible" | "superduperai";
+            provider: "openai" | "azure" | "anthropic" | "qwen" | "openai_compatible" | "superduperai" | "gemini" | "bedrock";
             /** Api Key */
             api_key: string;
+            /** Preset */
+            preset?: ("openrouter" | "groq" | "mistral" | "deepseek" | "together" | "xai" | "ollama" | "vllm") | null;
             /** Name */
             name?: string | null;
             /**
@@ -2993,7 +3046,7 @@ export interface components {
          */
         ProviderKeyUpdate: {
             /** Provider */
-            provider?: ("openai" | "azure" | "anthropic" | "qwen" | "openai_compatible" | "superduperai") | null;
+            provider?: ("openai" | "azure" | "anthropic" | "qwen" | "openai_compatible" | "superduperai" | "gemini" | "bedrock") | null;
             /** Api Key */
             api_key?: string | null;
             /** Name */
@@ -7767,6 +7820,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_presets_api_api_keys_presets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preset"][];
                 };
             };
         };

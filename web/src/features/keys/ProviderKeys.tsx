@@ -12,7 +12,15 @@ import { EmptyState } from "../../ui/EmptyState";
 import { Field } from "../../ui/Field";
 import { Spinner } from "../../ui/Spinner";
 import { toast } from "../../ui/Toast";
-import { keyHealth, NEEDS_BASE_URL, PROVIDERS, type ProviderKey, providerLabel } from "./model";
+import {
+  isBedrockKey,
+  keyHealth,
+  NEEDS_BASE_URL,
+  PROVIDERS,
+  type ProviderKey,
+  presetFill,
+  providerLabel,
+} from "./model";
 
 export type KeyScope = "user" | "global";
 
@@ -24,6 +32,7 @@ function listKeys(scope: KeyScope) {
 
 type Body = {
   provider?: ProviderKey["provider"];
+  preset?: string;
   api_key?: string;
   name?: string | null;
   is_active?: boolean;
@@ -90,9 +99,30 @@ function KeyForm({
       .map(([m, d]) => `${m}=${d}`)
       .join("\n"),
   );
+  const [region, setRegion] = useState(String(settings.region ?? ""));
+  const [preset, setPreset] = useState("");
   const [error, setError] = useState<string | null>(null);
   const providerId = useId();
+  const presetId = useId();
   const deploymentsId = useId();
+  const presets = useQuery({
+    queryKey: ["keys", "presets"],
+    queryFn: () => unwrap(api.GET("/api/api-keys/presets")),
+    staleTime: Number.POSITIVE_INFINITY,
+    enabled: !editing,
+  });
+  const chosen =
+    provider === "openai_compatible" ? presets.data?.find((p) => p.id === preset) : undefined;
+  const keyOptional = Boolean(chosen && !chosen.key_required);
+
+  function choosePreset(id: string) {
+    setPreset(id);
+    const found = presets.data?.find((p) => p.id === id);
+    if (!found) return;
+    const fill = presetFill(found, name);
+    setBaseUrl(fill.baseUrl);
+    setName(fill.name);
+  }
 
   const save = useMutation({
     mutationFn: (body: Body) =>
@@ -109,7 +139,9 @@ function KeyForm({
   function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    if (!editing && !apiKey.trim()) return setError("Enter the key.");
+    if (!editing && !apiKey.trim() && !keyOptional) return setError("Enter the key.");
+    if (provider === "bedrock" && apiKey.trim() && !isBedrockKey(apiKey))
+      return setError("A Bedrock key is ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN].");
     if (NEEDS_BASE_URL.has(provider) && !baseUrl.trim())
       return setError("This provider needs a base URL.");
     const body: Body = {
@@ -118,7 +150,14 @@ function KeyForm({
       is_active: active,
     };
     if (apiKey.trim()) body.api_key = apiKey.trim();
+    if (chosen) body.preset = chosen.id;
     body.base_url = baseUrl.trim() || null;
+    if (provider === "bedrock") {
+      const s: Record<string, unknown> = { ...settings };
+      if (region.trim()) s.region = region.trim();
+      else delete s.region;
+      body.settings = s;
+    }
     if (provider === "azure") {
       const deps = parseDeployments(deployments);
       if (deps === "invalid") return setError("Deployments: one model=deployment per line.");
@@ -142,6 +181,19 @@ function KeyForm({
           ))}
         </select>
       </div>
+      {provider === "openai_compatible" && !editing && presets.data?.length ? (
+        <div className="field">
+          <label htmlFor={presetId}>Preset</label>
+          <select id={presetId} value={preset} onChange={(e) => choosePreset(e.target.value)}>
+            <option value="">None (type the base URL)</option>
+            {presets.data.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
       <Field
         label="Name"
         value={name}
@@ -150,12 +202,23 @@ function KeyForm({
         maxLength={200}
       />
       <Field
-        label={editing ? "New key (leave blank to keep the current one)" : "Key"}
+        label={
+          editing
+            ? "New key (leave blank to keep the current one)"
+            : keyOptional
+              ? "Key (optional: this server needs none)"
+              : "Key"
+        }
         type="password"
         autoComplete="off"
         value={apiKey}
         onChange={(e) => setApiKey(e.target.value)}
-        required={!editing}
+        required={!editing && !keyOptional}
+        hint={
+          provider === "bedrock"
+            ? "ACCESS_KEY_ID:SECRET_ACCESS_KEY, or :SESSION_TOKEN added for temporary credentials."
+            : undefined
+        }
       />
       <Field
         label={NEEDS_BASE_URL.has(provider) ? "Base URL" : "Base URL (optional)"}
@@ -169,6 +232,14 @@ function KeyForm({
             : undefined
         }
       />
+      {provider === "bedrock" ? (
+        <Field
+          label="Region"
+          value={region}
+          onChange={(e) => setRegion(e.target.value)}
+          placeholder="us-east-1"
+        />
+      ) : null}
       {provider === "azure" ? (
         <>
           <Field

@@ -3,10 +3,12 @@ import {
   budgetShare,
   expiryFromDate,
   gatewayState,
+  isBedrockKey,
   keyHealth,
   optionalInt,
   optionalUsd,
   parseModels,
+  presetFill,
 } from "./model";
 
 const now = new Date("2026-03-01T12:00:00Z");
@@ -87,5 +89,25 @@ describe("gateway keys", () => {
     expect(budgetShare({ spend_usd: 20, budget_usd: 10 })).toBe(1);
     expect(budgetShare({ spend_usd: 0, budget_usd: 0 })).toBe(1);
     expect(budgetShare({ spend_usd: 1, budget_usd: null })).toBeNull();
+  });
+});
+
+describe("presetFill", () => {
+  const groq = { base_url: "https://api.groq.com/openai/v1", name: "Groq" };
+
+  it("fills the base URL and a name only when none is typed", () => {
+    expect(presetFill(groq, "")).toEqual({ baseUrl: groq.base_url, name: "Groq" });
+    expect(presetFill(groq, "  ")).toEqual({ baseUrl: groq.base_url, name: "Groq" });
+    expect(presetFill(groq, "team")).toEqual({ baseUrl: groq.base_url, name: "team" });
+  });
+});
+
+describe("isBedrockKey", () => {
+  it("takes id:secret and id:secret:token only", () => {
+    expect(isBedrockKey("AKIA1:secret")).toBe(true);
+    expect(isBedrockKey("AKIA1:secret:token")).toBe(true);
+    expect(isBedrockKey("AKIA1")).toBe(false);
+    expect(isBedrockKey("AKIA1::token")).toBe(false);
+    expect(isBedrockKey("a:b:c:d")).toBe(false);
   });
 });

@@ -9,6 +9,8 @@ export const PROVIDERS = [
   { id: "anthropic", label: "Anthropic" },
   { id: "azure", label: "Azure OpenAI" },
   { id: "qwen", label: "Qwen (DashScope)" },
+  { id: "gemini", label: "Google Gemini" },
+  { id: "bedrock", label: "AWS Bedrock" },
   { id: "openai_compatible", label: "OpenAI-compatible server" },
   { id: "superduperai", label: "SuperDuperAI (images, video)" },
 ] as const;
@@ -16,6 +18,22 @@ export const PROVIDERS = [
 export type ProviderId = (typeof PROVIDERS)[number]["id"];
 
 export const NEEDS_BASE_URL: ReadonlySet<string> = new Set(["azure", "openai_compatible"]);
+
+export type Preset = Schemas["Preset"];
+
+/** The form fields a preset fills: its base URL, and its name when none is typed. */
+export function presetFill(
+  preset: Pick<Preset, "base_url" | "name">,
+  name: string,
+): { baseUrl: string; name: string } {
+  return { baseUrl: preset.base_url, name: name.trim() ? name : preset.name };
+}
+
+/** A Bedrock key: ACCESS_KEY_ID:SECRET_ACCESS_KEY with an optional session token. */
+export function isBedrockKey(text: string): boolean {
+  const parts = text.trim().split(":");
+  return (parts.length === 2 || parts.length === 3) && parts.every((p) => p.length > 0);
+}
 
 export function providerLabel(id: string): string {
   return PROVIDERS.find((p) => p.id === id)?.label ?? id;

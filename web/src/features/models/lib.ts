@@ -11,6 +11,8 @@ export const PROVIDER_NAMES: Record<string, string> = {
   azure: "Azure OpenAI",
   anthropic: "Anthropic",
   qwen: "Qwen (DashScope)",
+  gemini: "Google Gemini",
+  bedrock: "AWS Bedrock",
   openai_compatible: "OpenAI-compatible server",
   superduperai: "SuperDuperAI",
 };

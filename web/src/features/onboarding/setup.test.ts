@@ -39,6 +39,8 @@ describe("keyFormErrors", () => {
       openai_compatible: "required",
       azure: "required",
       qwen: "optional",
+      gemini: "optional",
+      bedrock: "optional",
     });
   });
 });

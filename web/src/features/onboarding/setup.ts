@@ -50,6 +50,21 @@ export const PROVIDER_CHOICES: ProviderChoice[] = [
     baseUrlHint: "Leave empty for DashScope's international endpoint.",
     keyHint: "A DashScope API key.",
   },
+  {
+    id: "gemini",
+    label: "Google Gemini",
+    baseUrl: "optional",
+    baseUrlHint: "Leave empty for generativelanguage.googleapis.com.",
+    keyHint: "Starts with AIza. From aistudio.google.com → Get API key.",
+  },
+  {
+    id: "bedrock",
+    label: "AWS Bedrock",
+    baseUrl: "optional",
+    baseUrlHint:
+      "Leave empty for us-east-1, or https://bedrock-runtime.REGION.amazonaws.com for another region.",
+    keyHint: "ACCESS_KEY_ID:SECRET_ACCESS_KEY of an IAM user allowed to invoke models.",
+  },
 ];
 
 /** A key form's problems before sending it (the server checks again). */
