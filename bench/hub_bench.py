@@ -65,14 +65,14 @@ from bench.no_loss import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(
-    os.environ.get("BENCH_DIR")
-    or next(
-        (p for p in (ROOT.parent / "shared" / "bench", ROOT.parent.parent / "shared"
-                     / "bench") if (p / "mock_upstream.py").exists()),
-        ROOT.parent / "shared" / "bench",
-    )
-)  # fmt: skip
+_BENCH_DIRS = [
+    Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench")),
+    ROOT.parent / "shared" / "bench",
+    ROOT.parent.parent / "shared" / "bench",  # from a git worktree
+]
+BENCH_DIR = next(
+    (p for p in _BENCH_DIRS if (p / "mock_upstream.py").exists()), _BENCH_DIRS[0]
+)
 RESULTS = ROOT / "bench" / "hub-results"
 TASKSET = shutil.which("taskset")
 VENVS = Path(os.environ.get("BENCH_VENVS", "/tmp/bench-venvs"))
@@ -693,7 +693,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lengths", default="10,100,500")
     parser.add_argument("--tokens", type=int, default=500)
     parser.add_argument("--chunk-delay-ms", type=float, default=20.0)
-    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--dbs", default="sqlite,postgres")
     parser.add_argument(
         "--pg-url",

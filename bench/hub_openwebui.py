@@ -227,19 +227,10 @@ async def concurrency(
         {"role": "user", "content": "Hello."},
         {"role": "assistant", "content": "Hi."},
     ]  # noqa: E501
+    bodies = [chat_json(first, f"c{n}") for n in range(level)]
     async with aiohttp.ClientSession() as http:
-        chat_ids = await owui.import_chats(
-            http, [chat_json(first, f"c{n}") for n in range(level)]
-        )
-        chats = {
-            c["id"]: c
-            for c in [
-                await call(
-                    http, "GET", f"{BASE}/api/v1/chats/{cid}", None, owui.headers
-                )
-                for cid in chat_ids
-            ]
-        }
+        chat_ids = await owui.import_chats(http, bodies)
+    chats = {cid: {"chat": body} for cid, body in zip(chat_ids, bodies, strict=True)}
     answer_ids = {cid: str(uuid.uuid4()) for cid in chat_ids}
     expected = TOKEN * args.tokens
 

@@ -31,16 +31,13 @@ import aiohttp
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(
-    os.environ.get("BENCH_DIR")
-    or next(
-        (
-            p
-            for p in (ROOT.parent / "shared" / "bench", ROOT.parent.parent / "shared" / "bench")
-            if (p / "mock_upstream.py").exists()
-        ),
-        ROOT.parent / "shared" / "bench",
-    )
+_BENCH_DIRS = [
+    Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench")),
+    ROOT.parent / "shared" / "bench",
+    ROOT.parent.parent / "shared" / "bench",  # from a git worktree
+]
+BENCH_DIR = next(
+    (p for p in _BENCH_DIRS if (p / "mock_upstream.py").exists()), _BENCH_DIRS[0]
 )
 MOCK_PORT, AIHUB_PORT = 18010, 4110
 TASKSET = shutil.which("taskset") or "/usr/bin/taskset"
