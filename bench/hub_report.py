@@ -50,13 +50,14 @@ def render(results: dict[str, Any]) -> str:
                 row.get("ttft_p50_ms"), row.get("stored_lag_p99_ms"),
                 row.get("cpu_ms_per_stream"), row.get("rss_peak_mib"),
                 f"{loss.get('complete')}/{loss.get('streams')}",
-                loss.get("lost"), loss.get("truncated"), row.get("load_avg"),
+                loss.get("lost"), loss.get("refused", "-"), loss.get("truncated"),
+                row.get("load_avg"),
             ])  # fmt: skip
     out += _table(
         ["server", "streams", "added p50 ms", "added p99 ms",
          "floor (direct) p50 / p99 ms", "TTFT p50 ms",
          "stored lag p99 ms", "CPU ms/stream", "RSS peak MiB", "complete",
-         "lost", "truncated", "load avg"],
+         "lost", "refused", "truncated", "load avg"],
         rows,
     )  # fmt: skip
     out += ["", "## Send to first token", ""]
@@ -84,6 +85,11 @@ def render(results: dict[str, Any]) -> str:
                 )
     out += _table(["server", "flow", "p50 ms", "p99 ms", "bytes"], rows)
     notes = [n for _, server in servers for n in server.get("notes", [])]
+    for name, server in servers:
+        for row in server.get("concurrency", []):
+            samples = row.get("no_loss", {}).get("error_samples") or row.get("errors")
+            if samples:
+                notes.append(f"{name}, {row['streams']} streams: {samples}")
     errors = [
         f"{name}: {server['error']}" for name, server in servers if server.get("error")
     ]

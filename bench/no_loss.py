@@ -5,7 +5,8 @@ whether every answer is there, whole.
 and reads every SSE frame (arrival time and text of each delta); `stored_answers`
 reads the assistant messages of those threads straight from the database;
 `check` compares them with the text the upstream was told to stream. An answer
-is *lost* when its thread has no assistant message, *truncated* when the stored
+is *lost* when its thread has no assistant message (*refused* instead when the
+client got an HTTP error for it: nothing was stored, and it was told), *truncated* when the stored
 text is shorter than (a prefix of) the expected text, *wrong* when it differs
 otherwise, *not complete* when its status is not ``complete``. The hub
 benchmark (bench/hub_bench.py) uses it after every run and
@@ -59,6 +60,7 @@ class NoLossReport:
     streams: int
     complete: int
     lost: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
     truncated: list[int] = field(default_factory=list)
     wrong: list[int] = field(default_factory=list)
     not_complete: list[int] = field(default_factory=list)
@@ -66,17 +68,27 @@ class NoLossReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.truncated or self.wrong or self.not_complete)
+        return not (
+            self.lost
+            or self.refused
+            or self.truncated
+            or self.wrong
+            or self.not_complete
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
             "streams": self.streams,
             "complete": self.complete,
             "lost": len(self.lost),
+            "refused": len(self.refused),
             "truncated": len(self.truncated),
             "wrong": len(self.wrong),
             "not_complete": len(self.not_complete),
             "client_errors": len(self.client_errors),
+            "error_samples": sorted(
+                {e.split(": ", 1)[-1][:120] for e in self.client_errors}
+            )[:3],
         }
 
 
@@ -215,7 +227,10 @@ def check(
             report.client_errors.append(f"thread {result.thread_id}: {result.error}")
         answers = stored.get(result.thread_id) or []
         if not answers:
-            report.lost.append(result.thread_id)
+            if result.error and result.error.startswith("HTTP "):
+                report.refused.append(result.thread_id)  # an error, nothing kept
+            else:
+                report.lost.append(result.thread_id)
             continue
         _, status, body = answers[-1]
         if body != expected:

@@ -84,10 +84,12 @@ def test_fifty_concurrent_streams_are_stored_whole(
         "streams": STREAMS,
         "complete": STREAMS,
         "lost": 0,
+        "refused": 0,
         "truncated": 0,
         "wrong": 0,
         "not_complete": 0,
         "client_errors": 0,
+        "error_samples": [],
     }
     assert len(fake_upstream.requests_for("sk-no-loss-mock")) == STREAMS
     assert {r.thread_id for r in results} == set(ids)
@@ -95,8 +97,8 @@ def test_fifty_concurrent_streams_are_stored_whole(
     assert all(len(r.arrivals) > 1 for r in results)  # streamed, not in one piece
 
 
-def _result(thread_id: int) -> StreamResult:
-    return StreamResult(thread_id=thread_id, sent_at=0.0)
+def _result(thread_id: int, error: str | None = None) -> StreamResult:
+    return StreamResult(thread_id=thread_id, sent_at=0.0, error=error)
 
 
 def test_the_checker_tells_lost_truncated_wrong_and_unfinished_answers() -> None:
@@ -107,8 +109,11 @@ def test_the_checker_tells_lost_truncated_wrong_and_unfinished_answers() -> None
         4: [(40, COMPLETE, "a x c")],
         5: [(50, "error", "a b c")],
         6: [(60, COMPLETE, "old"), (61, COMPLETE, "a b c")],
+        7: [],
     }
-    report = check([_result(n) for n in range(1, 7)], stored, "a b c")
+    results = [_result(n) for n in range(1, 7)] + [_result(7, "HTTP 503: busy")]
+    report = check(results, stored, "a b c")
     assert (report.complete, report.lost, report.truncated) == (2, [2], [3])
+    assert report.refused == [7]
     assert (report.wrong, report.not_complete) == ([4], [5])
     assert not report.ok
