@@ -713,7 +713,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.quick:
         args.levels, args.reps = "10,100", 5
-    args.levels = [int(v) for v in str(args.levels).split(",") if v]
+    args.levels = [int(v) for v in str(args.levels).split(",") if v.strip()]
     args.lengths = [int(v) for v in str(args.lengths).split(",") if v]
     args.dbs = [v for v in str(args.dbs).split(",") if v]
     return args
@@ -768,7 +768,10 @@ async def main() -> None:
         if not args.no_openwebui:
             from bench.hub_openwebui import run_openwebui
 
-            results["openwebui"] = await run_openwebui(args, workdir, results)
+            results["openwebui"] = {}
+            await run_openwebui(
+                args, workdir, results["openwebui"], save_to=(args.out, stamp, results)
+            )
         results["load_avg_end"] = load_average()
         save(results, args.out, stamp)
         print(markdown(results))  # noqa: T201

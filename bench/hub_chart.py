@@ -87,6 +87,7 @@ def main(source: Path, target: Path) -> None:
         axis.legend(fontsize=8)
     for axis in (delay, cpu):
         axis.set_xscale("log")
+    delay.set_yscale("log")
     s = results["settings"]
     fig.suptitle(
         f"Hub benchmark {results['stamp']}: {s['tokens']} tokens at "

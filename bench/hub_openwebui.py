@@ -270,7 +270,7 @@ async def concurrency(
         done = 0
         while time.monotonic() < deadline:
             done = await asyncio.to_thread(owui.done_count, chat_ids, answer_ids)
-            if done >= level:
+            if done >= level - len(errors):  # a refused answer never comes
                 break
             await asyncio.sleep(0.5)
     wall = time.monotonic() - started
@@ -377,15 +377,25 @@ async def loading(owui: OpenWebUI, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def run_openwebui(
-    args: argparse.Namespace, workdir: Path, results: dict[str, Any]
+    args: argparse.Namespace,
+    workdir: Path,
+    out: dict[str, Any],
+    save_to: tuple[Any, str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"db": "sqlite", "concurrency": [], "notes": [
+    """Fills `out` as it goes (saved after each flow when `save_to` is given)."""
+    from bench.hub_bench import save
+
+    def saved() -> None:
+        if save_to is not None:
+            save(save_to[2], save_to[0], save_to[1])
+
+    out.update({"db": "sqlite", "concurrency": [], "notes": [
         "open-webui concurrent answers: stored chats stream over socket.io only, so "
         "added delay, TTFT and stored lag are not measured; wall time until every "
         "answer is stored, CPU, RSS and the no-loss check are.",
         "open-webui first token: without a stored chat (the only way it streams "
         "over HTTP), the history sent in `messages` as its web app does.",
-    ]}  # fmt: skip
+    ]})  # fmt: skip
     owui = OpenWebUI(workdir)
     try:
         binary = await asyncio.to_thread(install)
@@ -397,9 +407,11 @@ async def run_openwebui(
             row = await concurrency(owui, args, level)
             log(f"  {json.dumps(row)}")
             out["concurrency"].append(row)
+            saved()
         log("open-webui: first token")
         out["first_token"] = await first_token(owui, args)
         log(f"  {json.dumps(out['first_token'])}")
+        saved()
         log("open-webui: loading")
         out["loading"] = await loading(owui, args)
         log(f"  {json.dumps(out['loading'])}")
@@ -408,6 +420,7 @@ async def run_openwebui(
         log(f"open-webui failed: {out['error']}")
     finally:
         owui.stop()
+        saved()
     return out
 
 
