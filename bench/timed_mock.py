@@ -38,7 +38,9 @@ TIMES: dict[str, list[float]] = {}
 class TimedProtocol(mock.MockProtocol):  # type: ignore[misc]
     """No __slots__: each connection keeps the key of its current stream."""
 
-    def _handle(self, method: bytes, target: bytes, body: bytes, keep_alive: bool) -> None:  # noqa: E501
+    def _handle(
+        self, method: bytes, target: bytes, body: bytes, keep_alive: bool
+    ) -> None:  # noqa: E501
         path = target.split(b"?", 1)[0]
         if method == b"GET" and path == b"/mock/times":
             out = json.dumps(TIMES).encode()
@@ -55,7 +57,9 @@ class TimedProtocol(mock.MockProtocol):  # type: ignore[misc]
                 pass
         super()._handle(method, target, body, keep_alive)
 
-    async def _stream(self, head: bytes, content: list, tail: bytes, keep_alive: bool) -> None:  # noqa: E501
+    async def _stream(
+        self, head: bytes, content: list, tail: bytes, keep_alive: bool
+    ) -> None:  # noqa: E501
         stamps: list[float] = []
         if self.key is not None:
             TIMES[self.key] = stamps
