@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
 .PHONY: run test test-fault check lint typecheck migrate bench clean system-deps web \
-	web-check bench-web screenshots e2e
+	web-check bench-web screenshots e2e bench-hub soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -111,6 +111,21 @@ bench: $(VENV)/.installed
 	cd $(BENCH_DIR) && python3 compare.py --config $(BENCH_DATA)/targets.toml \
 	    --targets $(BENCH_TARGETS) $(BENCH_ARGS)
 	$(BIN)/python bench/chart.py $(BENCH_DIR)/results/latest.json bench/results.png
+
+# The people path (thread streams, first token, loading) of one aihub process on
+# one core, SQLite and PostgreSQL + Redis, beside Open WebUI (installed into
+# /tmp/bench-venvs/open-webui from PyPI on first use): see README, "Hub performance".
+# HUB_BENCH_PG_URL / HUB_BENCH_REDIS_URL: a database it may drop, a Redis db it
+# may flush. BENCH_ARGS='--quick' for a short check.
+bench-hub: $(VENV)/.installed
+	$(UV) pip install --quiet --python $(BIN)/python "matplotlib>=3.8"
+	BENCH_DIR=$(abspath $(BENCH_DIR)) $(BIN)/python bench/hub_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/hub_chart.py bench/hub-results/latest.json bench/hub_results.png
+
+# Resident memory of one aihub process over many gateway calls (SOAK_ARGS, e.g.
+# '--requests 20000 --every 2000' for a short one).
+soak: $(VENV)/.installed
+	BENCH_DIR=$(abspath $(BENCH_DIR)) $(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # The voice tests and benchmarks speak with espeak-ng, convert with sox and decode
 # Opus with libopus; the browser tests drive chromium: Debian packages, installed

@@ -31,7 +31,14 @@ import aiohttp
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench"))
+_BENCH_DIRS = [
+    Path(os.environ.get("BENCH_DIR", ROOT.parent / "shared" / "bench")),
+    ROOT.parent / "shared" / "bench",
+    ROOT.parent.parent / "shared" / "bench",  # from a git worktree
+]
+BENCH_DIR = next(
+    (p for p in _BENCH_DIRS if (p / "mock_upstream.py").exists()), _BENCH_DIRS[0]
+)
 MOCK_PORT, AIHUB_PORT = 18010, 4110
 TASKSET = shutil.which("taskset") or "/usr/bin/taskset"
 BASE = f"http://127.0.0.1:{AIHUB_PORT}"
@@ -57,6 +64,7 @@ def start(workdir: Path) -> tuple[subprocess.Popen[bytes], subprocess.Popen[byte
         "AIHUB_DATA_DIR": str(workdir),
         "AIHUB_LOG_LEVEL": "WARNING",
         "AIHUB_SECRET_KEY": "soak-secret-key-not-for-production-use-0123456789",
+        "AIHUB_OUTBOUND_ALLOW": "127.0.0.1",  # the mock upstream is on loopback
     }
     for name in ("AIHUB_DATABASE_URL", "AIHUB_REDIS_URL"):
         env.pop(name, None)
@@ -72,7 +80,7 @@ def start(workdir: Path) -> tuple[subprocess.Popen[bytes], subprocess.Popen[byte
 
 
 async def wait_ready(http: aiohttp.ClientSession) -> None:
-    for _ in range(300):
+    for _ in range(1200):
         try:
             async with http.get(BASE + "/health") as response:
                 if response.status == 200:
@@ -91,8 +99,10 @@ def provision() -> str:
     }
     out = subprocess.run(  # noqa: S603
         [sys.executable, str(ROOT / "bench" / "provision_aihub.py")],
-        env=env, check=True, capture_output=True, text=True,
+        env=env, check=False, capture_output=True, text=True,
     )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"provisioning failed: {out.stderr[-500:]}")
     return out.stdout.strip().splitlines()[-1]
 
 

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sentry_sdk
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -194,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     if settings.sentry_dsn:
+        import sentry_sdk  # only with a DSN: ~2 MiB and its imports otherwise
+
         sentry_sdk.init(dsn=settings.sentry_dsn, send_default_pii=False)
     app = FastAPI(
         title="aihub",

@@ -23,6 +23,35 @@ from aihub.threads.models import Message
 
 # Output room kept free when the caller gives no max_tokens.
 DEFAULT_OUTPUT_RESERVE = 1024
+# Token costs of stored turns kept for the next send of the same thread (~120
+# bytes each): a 500-message thread is then counted once, not at every message.
+TURN_COST_CACHE_SIZE = 8192
+
+TurnKey = tuple[str, str, int, str, int]
+"""(provider, model, message id, role, hash of the text): a cached turn cost."""
+
+
+class _TurnCosts:
+    """Turn costs shared by the worker threads `_fit` runs in: single dict
+    operations (atomic under the GIL), emptied when full (no per-read upkeep)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[TurnKey, int] = {}
+
+    def get(self, key: TurnKey) -> int | None:
+        return self._items.get(key)
+
+    def put(self, key: TurnKey, cost: int) -> None:
+        if len(self._items) >= self._size:
+            self._items.clear()
+        self._items[key] = cost
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+turn_costs = _TurnCosts(TURN_COST_CACHE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +87,28 @@ def system_prompt_of(branch: Sequence[Message], fallback: str | None) -> str | N
     return fallback
 
 
+def _turn_key(target: Target, message: Message) -> TurnKey | None:
+    """Plain-text turns of stored messages are cached; parts are counted anew."""
+    if message.id is None or message.content_parts or not message.content:
+        return None
+    return (
+        target.provider,
+        target.model,
+        message.id,
+        message.role,
+        hash(message.content),
+    )
+
+
 def _fit(
     target: Target,
     system: str | None,
     turns: list[dict[str, Any]],
     budget: int | None,
+    keys: Sequence[TurnKey | None] = (),
 ) -> tuple[int, int, int]:
-    """(index of the first turn kept, prompt tokens, turns dropped)."""
+    """(index of the first turn kept, prompt tokens, turns dropped). `keys`
+    (aligned with `turns`) name the turns whose cost may come from the cache."""
     provider, model = target.provider, target.model
     fixed, _ = count_messages(provider, model, turns[-1:], system)
     if budget is not None and fixed > budget:
@@ -72,10 +116,15 @@ def _fit(
             f"The message and system prompt take {fixed} tokens; "
             f"{target} accepts {budget} in its window"
         )
+    framing = count_messages(provider, model, [])[0]  # counted once, in `fixed`
     total, first = fixed, len(turns) - 1
     for index in range(len(turns) - 2, -1, -1):
-        cost, _ = count_messages(provider, model, [turns[index]])
-        cost -= count_messages(provider, model, [])[0]  # framing counted once
+        key = keys[index] if index < len(keys) else None
+        cost = turn_costs.get(key) if key is not None else None
+        if cost is None:
+            cost = count_messages(provider, model, [turns[index]])[0] - framing
+            if key is not None:
+                turn_costs.put(key, cost)
         if budget is not None and total + cost > budget:
             break
         total, first = total + cost, index
@@ -104,8 +153,11 @@ async def build_context(
     if not use_context:
         turns = turns[-1:]
     wire = [{"role": m.role, "content": _content(m)} for m in turns]
+    keys = [_turn_key(target, m) for m in turns]
     budget = _budget(target, max_tokens)
-    first, tokens, dropped = await asyncio.to_thread(_fit, target, system, wire, budget)
+    first, tokens, dropped = await asyncio.to_thread(
+        _fit, target, system, wire, budget, keys
+    )
     messages = [
         ChatMessage(
             role="user" if w["role"] == "user" else "assistant", content=w["content"]

@@ -43,6 +43,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.catalog.tokens import acount_tokens, count_tokens
@@ -95,6 +97,11 @@ def run_key(message_id: int) -> str:
 
 def thread_key(thread_id: int) -> str:
     return f"chat:thread:{thread_id}"
+
+
+# Pauses between tries of an answer's final write (then it is logged as lost
+# to the database; the sweep marks the answer interrupted with its stored text).
+STORE_RETRY_PAUSES_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(slots=True)
@@ -306,10 +313,7 @@ class GenerationRun:
             error_type=error.error_type if error is not None else None,
             question=spec.question,
         )
-        try:
-            await asyncio.shield(self._store(status, text, usage, target, meta, record))
-        except Exception:
-            log.exception("generation_store_failed", message_id=self.message_id)
+        await self._store_retrying(status, text, usage, target, meta, record)
         await self.hub.forget(self)
         self.result = RunResult(status, reason, error, usage, cost, text)
         log.info(
@@ -346,6 +350,41 @@ class GenerationRun:
         self._closed = True
         self._wake()
         self.finished.set()
+
+    async def _store_retrying(
+        self,
+        status: str,
+        text: str,
+        usage: Usage | None,
+        target: Target,
+        meta: dict[str, Any],
+        record: CallRecord,
+    ) -> None:
+        """The final write, tried again when the database was busy or away for a
+        moment (SQLite's "database is locked" under hundreds of streams, a pool
+        timeout): one failed try must not leave a finished answer `streaming`
+        with only its last flushed text. Each try is one transaction (rolled back
+        on failure) and its UPDATE is conditional, so trying again is safe."""
+        for attempt, pause in enumerate((*STORE_RETRY_PAUSES_S, None)):
+            try:
+                await asyncio.shield(
+                    self._store(status, text, usage, target, meta, record)
+                )
+                return
+            except (DBAPIError, PoolTimeoutError) as exc:
+                if pause is None:
+                    log.exception("generation_store_failed", message_id=self.message_id)
+                    return
+                log.warning(
+                    "generation_store_retry",
+                    message_id=self.message_id,
+                    attempt=attempt + 1,
+                    error=type(exc).__name__,
+                )
+                await asyncio.sleep(pause)
+            except Exception:
+                log.exception("generation_store_failed", message_id=self.message_id)
+                return
 
     async def _store(
         self,
