@@ -74,6 +74,19 @@ class WorkerProcess:
         """A new worker process in place of this one (after ``kill``)."""
         self.proc = self._spawn()
 
+    def respawn(self, **settings: Any) -> None:
+        """Stop gracefully and start again with these settings changed
+        (``respawn()`` alone goes back to the session's)."""
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        base = getattr(self, "_base_env", self._env)
+        self._base_env = base
+        self._env = {
+            **base,
+            **{f"AIHUB_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        self.proc = self._spawn()
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
