@@ -17,8 +17,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,12 +24,15 @@ from dataclasses import dataclass, replace
 import aiohttp
 import structlog
 
+from aihub.calls.keyloop import call_with_keys, stream_with_keys
+from aihub.calls.retry import RetryPolicy
 from aihub.catalog import service as catalog_service
 from aihub.core.errors import (
     ApiKeyNotFoundError,
     BillingError,
     RateLimitError,
 )
+from aihub.provider_keys.lease import Lease
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import (
     ChatRequest,
@@ -45,8 +46,6 @@ from aihub.providers.registry import get_adapter
 
 log = structlog.get_logger(__name__)
 
-BACKOFF_BASE_S = 0.25
-BACKOFF_MAX_S = 4.0
 # Pool errors: this model's keys cannot serve; a fallback may.
 KEY_POOL_ERRORS = (ApiKeyNotFoundError, BillingError, RateLimitError)
 
@@ -141,82 +140,62 @@ class LlmCall:
                 log.warning("model_fallback", failed=str(target), error=str(exc))
         raise AssertionError("unreachable: no target")
 
+    def _on_lease(self, lease: Lease) -> None:
+        self.key_id = lease.key_id
+        self.attempts += 1
+
     async def _events_of(self, target: Target) -> AsyncIterator[StreamEvent]:
         client = self._client
         adapter = get_adapter(target.provider)
         request = replace(self._request, model=target.api_model)
-        deadline = self._deadline()
-        retries = 0
-        while True:
-            lease = await client.pool.acquire(
-                target.provider, user_id=self._user_id, timeout_s=self._left(deadline)
-            )
-            self.key_id = lease.key_id
-            self.attempts += 1
-            stream = adapter.stream(
+
+        def open_stream(lease: Lease) -> AsyncIterator[StreamEvent]:
+            return adapter.stream(
                 session_for(client.http, lease.credentials),
                 lease.credentials,
                 request,
                 timeouts=client.timeouts,
             )
-            try:
-                async for event in stream:
-                    if self.first_event_at is None:
-                        self.first_event_at = time.monotonic()
-                    yield event
-            except ProviderError as exc:
-                another_key = await lease.report(exc)
-                if self.first_event_at is not None:
-                    raise
-                if another_key:
-                    continue
-                if not exc.retryable or retries >= client.retries:
-                    raise
-                retries += 1
-                await client.backoff(retries, target=target, error=exc)
-                continue
-            finally:
-                await stream.aclose()
-            lease.success()
-            return
+
+        async for event in stream_with_keys(
+            client.pool,
+            target.provider,
+            user_id=self._user_id,
+            open_stream=open_stream,
+            policy=client.policy,
+            wait_s=self._wait_s,
+            on_lease=self._on_lease,
+            target=str(target),
+        ):
+            if self.first_event_at is None:
+                self.first_event_at = time.monotonic()
+            yield event
 
     async def _complete_with(self, target: Target) -> Completion:
         client = self._client
         adapter = get_adapter(target.provider)
         request = replace(self._request, model=target.api_model)
-        deadline = self._deadline()
-        retries = 0
-        while True:
-            lease = await client.pool.acquire(
-                target.provider, user_id=self._user_id, timeout_s=self._left(deadline)
+
+        async def complete(lease: Lease) -> Completion:
+            return await adapter.complete(
+                session_for(client.http, lease.credentials),
+                lease.credentials,
+                request,
+                timeouts=client.timeouts,
             )
-            self.key_id = lease.key_id
-            self.attempts += 1
-            try:
-                completion = await adapter.complete(
-                    session_for(client.http, lease.credentials),
-                    lease.credentials,
-                    request,
-                    timeouts=client.timeouts,
-                )
-            except ProviderError as exc:
-                if await lease.report(exc):
-                    continue
-                if not exc.retryable or retries >= client.retries:
-                    raise
-                retries += 1
-                await client.backoff(retries, target=target, error=exc)
-                continue
-            lease.success()
-            self.first_event_at = time.monotonic()
-            return completion
 
-    def _deadline(self) -> float | None:
-        return None if self._wait_s is None else time.monotonic() + self._wait_s
-
-    @staticmethod
-    def _left(deadline: float | None) -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.monotonic())
+        completion = await call_with_keys(
+            client.pool,
+            target.provider,
+            user_id=self._user_id,
+            fn=complete,
+            policy=client.policy,
+            wait_s=self._wait_s,
+            on_lease=self._on_lease,
+            target=str(target),
+        )
+        self.first_event_at = time.monotonic()
+        return completion
 
 
 class LlmClient:
@@ -234,7 +213,7 @@ class LlmClient:
         self.pool = pool
         self.http = http
         self.timeouts = timeouts
-        self.retries = retries
+        self.policy = RetryPolicy(retries=retries)
         self._fallbacks: dict[Target, tuple[Target, ...]] = {}
         for source, targets in (fallbacks or {}).items():
             primary = parse_target(source)
@@ -275,15 +254,3 @@ class LlmClient:
             user_id=user_id, target=target, request=request, wait_s=wait_s
         )
         return await call.complete(), call
-
-    async def backoff(self, attempt: int, *, target: Target, error: Exception) -> None:
-        delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
-        delay *= 0.5 + random.random() / 2  # noqa: S311 - jitter, not crypto
-        log.info(
-            "upstream_retry",
-            target=str(target),
-            attempt=attempt,
-            delay_s=round(delay, 3),
-            error=str(error),
-        )
-        await asyncio.sleep(delay)

@@ -30,6 +30,7 @@ import orjson
 import structlog
 from starlette.responses import Response, StreamingResponse
 
+from aihub.calls.keyloop import open_with_keys
 from aihub.catalog import service as catalog_service
 from aihub.chat.errors import as_hub_error
 from aihub.chat.llm import LlmCall, LlmClient, Target
@@ -221,14 +222,11 @@ async def _forward(
     llm = ctx.llm
     adapter = get_forwarding_adapter(ctx.target.provider)
     assert adapter is not None  # noqa: S101 - _is_passthrough checked it
-    retries = 0
-    while True:
-        lease = await llm.pool.acquire(
-            ctx.target.provider, user_id=ctx.caller.user_id, timeout_s=ctx.key_wait_s
-        )
+
+    async def forward(lease: Lease) -> ForwardResponse:
         sent = time.perf_counter()
         try:
-            reply = await adapter.forward(
+            return await adapter.forward(
                 session_for(llm.http, lease.credentials),
                 lease.credentials,
                 path,
@@ -237,19 +235,22 @@ async def _forward(
                 timeouts=llm.timeouts,
                 headers=headers,
             )
-        except ProviderError as exc:
+        finally:
             ctx.upstream_s += time.perf_counter() - sent
-            if await lease.report(exc):
-                continue
-            if not exc.retryable or retries >= llm.retries:
-                raise
-            retries += 1
-            backoff_at = time.perf_counter()
-            await llm.backoff(retries, target=ctx.target, error=exc)
-            ctx.upstream_s += time.perf_counter() - backoff_at
-            continue
-        ctx.upstream_s += time.perf_counter() - sent
-        return reply, lease
+
+    def waited(seconds: float) -> None:
+        ctx.upstream_s += seconds
+
+    return await open_with_keys(
+        llm.pool,
+        ctx.target.provider,
+        user_id=ctx.caller.user_id,
+        fn=forward,
+        policy=llm.policy,
+        wait_s=ctx.key_wait_s,
+        on_backoff=waited,
+        target=str(ctx.target),
+    )
 
 
 def _reply_headers(ctx: CallContext, reply: ForwardResponse) -> dict[str, str]:
