@@ -31,6 +31,9 @@ FAST: dict[str, Any] = {
     "media_max_attempts": 3,
     "media_wait_timeout_s": 30.0,
     "media_worker_heartbeat_s": 0.5,
+    # A failed submit is not retried within the attempt here, so each scripted
+    # failure is one attempt of the job; test_retries.py turns it back on.
+    "upstream_retries": 0,
 }
 
 

@@ -31,6 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq.exceptions import SendTaskError
 
+from aihub.calls.keyloop import call_with_keys
+from aihub.calls.retry import RetryPolicy
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, RateLimitError
 from aihub.core.settings import Settings
@@ -355,7 +357,17 @@ class JobRunner:
             )
 
         started = time.monotonic()
-        outputs = await self._pool.call(job.provider, user_id=job.user_id, fn=attempt)
+        # A 5xx or a connection error before the provider took the job is tried
+        # again at once (AIHUB_UPSTREAM_RETRIES); once it holds an upstream job,
+        # a failure goes to the job's retry with backoff, which resumes it.
+        outputs = await call_with_keys(
+            self._pool,
+            job.provider,
+            user_id=job.user_id,
+            fn=attempt,
+            policy=RetryPolicy.from_settings(self._settings),
+            committed=lambda: follow.upstream_job_id is not None,
+        )
         creds = used[-1] if used else None
         base = (creds.base_url if creds else None) or getattr(
             adapter, "default_base_url", None
