@@ -242,6 +242,19 @@ class LlmClient:
             wait_s=wait_s,
         )
 
+    def call(
+        self,
+        *,
+        user_id: int,
+        targets: Sequence[Target],
+        request: ChatRequest,
+        wait_s: float | None = None,
+    ) -> LlmCall:
+        """A call on these targets in order (the first, then its fallbacks)."""
+        return LlmCall(
+            self, user_id=user_id, targets=targets, request=request, wait_s=wait_s
+        )
+
     async def complete(
         self,
         *,

@@ -22,7 +22,7 @@ waiting on the upstream, up to the response headers.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from starlette.responses import Response, StreamingResponse
 from aihub.calls.keyloop import open_with_keys
 from aihub.catalog import service as catalog_service
 from aihub.chat.errors import as_hub_error
-from aihub.chat.llm import LlmCall, LlmClient, Target
+from aihub.chat.llm import KEY_POOL_ERRORS, LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, ValidationFailedError
 from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
@@ -179,18 +179,38 @@ async def create_message(
     body = parse_body(raw)
     ctx = await _context(state, caller, body, raw, started)
     stream = body.get("stream") is True
-    if _is_passthrough(ctx.target):
-        api_model = ctx.target.api_model
-        if body.get("model") != api_model:
-            body["model"] = api_model
+    targets = ctx.llm.targets(ctx.target)  # the model, then its fallbacks
+    forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
+    for index, candidate in enumerate(targets):
+        if not _is_passthrough(candidate):  # translated, with what is left
+            ctx.target = candidate
+            await _check_image_links(state, body)
+            request = request_from_anthropic(body, model=candidate.model)
+            if stream:
+                return await _translated_stream(ctx, request, targets[index:])
+            return await _translated(ctx, request, targets[index:])
+        if body.get("model") != candidate.api_model:
+            body["model"] = candidate.api_model
             raw = orjson.dumps(body)
-        forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
-        return await _pass_through(ctx, raw, stream=stream, headers=forwarded)
-    await _check_image_links(state, body)
-    request = request_from_anthropic(body, model=ctx.target.model)
-    if stream:
-        return await _translated_stream(ctx, request)
-    return await _translated(ctx, request)
+        last = index == len(targets) - 1
+        try:
+            return await _pass_through(
+                ctx, raw, stream=stream, headers=forwarded, last=last
+            )
+        except _FallBack as exc:
+            log.warning(
+                "model_fallback",
+                failed=str(candidate),
+                fallback=str(targets[index + 1]),
+                error=str(exc.__cause__),
+            )
+            ctx.target = targets[index + 1]
+    raise AssertionError("unreachable: no target")
+
+
+class _FallBack(Exception):
+    """This target's keys or upstream cannot serve (nothing was sent): the next
+    fallback may."""
 
 
 async def _check_image_links(state: Any, body: Mapping[str, Any]) -> None:
@@ -260,13 +280,20 @@ def _reply_headers(ctx: CallContext, reply: ForwardResponse) -> dict[str, str]:
 
 
 async def _pass_through(
-    ctx: CallContext, raw: bytes, *, stream: bool, headers: Mapping[str, str]
+    ctx: CallContext,
+    raw: bytes,
+    *,
+    stream: bool,
+    headers: Mapping[str, str],
+    last: bool = True,
 ) -> Response:
     try:
         reply, lease = await _forward(
             ctx, "messages", raw, stream=stream, headers=headers
         )
     except (ProviderError, AihubError) as exc:
+        if not last and _may_fall_back(exc):
+            raise _FallBack() from exc
         error = as_hub_error(exc)
         await ctx.record(usage=None, key_id=None, status="error", error=error)
         raise error from exc
@@ -311,6 +338,14 @@ async def _relay(
         )
 
 
+def _may_fall_back(exc: Exception) -> bool:
+    """As LlmCall's rule: the model's keys or its upstream failed, not the
+    request itself."""
+    if isinstance(exc, UpstreamBadRequest):
+        return False
+    return isinstance(exc, (ProviderError, *KEY_POOL_ERRORS))
+
+
 # -- translated -----------------------------------------------------------------
 
 
@@ -338,10 +373,12 @@ async def _failed(ctx: CallContext, call: LlmCall, exc: Exception) -> AihubError
     return error
 
 
-async def _translated(ctx: CallContext, request: ChatRequest) -> Response:
-    call = ctx.llm.stream(
+async def _translated(
+    ctx: CallContext, request: ChatRequest, targets: Sequence[Target]
+) -> Response:
+    call = ctx.llm.call(
         user_id=ctx.caller.user_id,
-        target=ctx.target,
+        targets=targets,
         request=request,
         wait_s=ctx.key_wait_s,
     )
@@ -367,10 +404,12 @@ async def _translated(ctx: CallContext, request: ChatRequest) -> Response:
     return response
 
 
-async def _translated_stream(ctx: CallContext, request: ChatRequest) -> Response:
-    call = ctx.llm.stream(
+async def _translated_stream(
+    ctx: CallContext, request: ChatRequest, targets: Sequence[Target]
+) -> Response:
+    call = ctx.llm.call(
         user_id=ctx.caller.user_id,
-        target=ctx.target,
+        targets=targets,
         request=request,
         wait_s=ctx.key_wait_s,
     )
