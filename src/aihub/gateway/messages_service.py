@@ -30,10 +30,11 @@ import orjson
 import structlog
 from starlette.responses import Response, StreamingResponse
 
+from aihub.calls.client import KEY_POOL_ERRORS, LlmCall, LlmClient, Target
+from aihub.calls.errors import as_hub_error
 from aihub.calls.keyloop import open_with_keys
+from aihub.calls.stream_errors import stream_error
 from aihub.catalog import service as catalog_service
-from aihub.chat.errors import as_hub_error
-from aihub.chat.llm import KEY_POOL_ERRORS, LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, ValidationFailedError
 from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
@@ -44,7 +45,6 @@ from aihub.gateway.translate_anthropic import (
     AnthropicStream,
     MessagesRequestInvalidError,
     completion_to_anthropic,
-    error_frame,
     new_message_id,
     request_from_anthropic,
 )
@@ -330,7 +330,7 @@ async def _relay(
     except ProviderError as exc:
         await lease.report(exc)
         status, error = "error", as_hub_error(exc)
-        yield error_frame(error)
+        yield stream_error("anthropic", error)
     finally:
         reply.close()
         await ctx.record(
@@ -459,7 +459,7 @@ async def _events(
         status = "ok"
     except (ProviderError, AihubError) as exc:
         status, error = "error", as_hub_error(exc)
-        yield error_frame(error)
+        yield stream_error("anthropic", error)
     finally:
         await _close(events)
         await ctx.record(

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import orjson
 
+from aihub.calls.client import KEY_POOL_ERRORS, LlmClient, Target
 from aihub.calls.keyloop import open_with_keys
-from aihub.chat.llm import KEY_POOL_ERRORS, LlmClient, Target
 from aihub.provider_keys.lease import Lease
 from aihub.providers.base import ProviderError, UpstreamBadRequest
 from aihub.providers.forward import ForwardResponse

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from aihub.calls.errors import as_hub_error
 from aihub.calls.keyloop import call_with_keys, stream_with_keys
 from aihub.calls.retry import RetryPolicy
-from aihub.chat.errors import as_hub_error
 from aihub.core.errors import (
     BadRequestError,
     PayloadTooLargeError,
