@@ -120,6 +120,8 @@ class Recorded:
     headers: dict[str, str]
     json: Any
     key: str | None
+    at: float = 0.0
+    """time.monotonic() when the request arrived (same clock as the test's)."""
 
 
 @dataclass
@@ -243,7 +245,12 @@ class FakeMediaUpstream:
         with self._lock:
             self.requests.append(
                 Recorded(
-                    request.method, request.path_qs, dict(request.headers), body, key
+                    request.method,
+                    request.path_qs,
+                    dict(request.headers),
+                    body,
+                    key,
+                    time.monotonic(),
                 )
             )
         return body

@@ -31,6 +31,9 @@ FAST: dict[str, Any] = {
     "media_max_attempts": 3,
     "media_wait_timeout_s": 30.0,
     "media_worker_heartbeat_s": 0.5,
+    # A failed submit is not retried within the attempt here, so each scripted
+    # failure is one attempt of the job; test_retries.py turns it back on.
+    "upstream_retries": 0,
 }
 
 
@@ -72,6 +75,19 @@ class WorkerProcess:
 
     def restart(self) -> None:
         """A new worker process in place of this one (after ``kill``)."""
+        self.proc = self._spawn()
+
+    def respawn(self, **settings: Any) -> None:
+        """Stop gracefully and start again with these settings changed
+        (``respawn()`` alone goes back to the session's)."""
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        base = getattr(self, "_base_env", self._env)
+        self._base_env = base
+        self._env = {
+            **base,
+            **{f"AIHUB_{k.upper()}": str(v) for k, v in settings.items()},
+        }
         self.proc = self._spawn()
 
     def kill(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aihub.calls.stream_errors import error_data
 from aihub.chat.runs import HEARTBEAT_TTL_S, Frame
 from aihub.chat.schemas import MAX_TIMEOUT_S
 from aihub.threads import repository as threads_repository
@@ -69,7 +70,8 @@ def _end(message: Message) -> list[Frame]:
     frames: list[Frame] = []
     error = meta.get("error")
     if message.status == "error" and isinstance(error, dict):
-        frames.append(("error", {"error": True, **error}))
+        kind, text = str(error.get("error_type")), str(error.get("error_message"))
+        frames.append(("error", error_data("hub", kind, text)))
     tokens = meta.get("tokens") or {}
     frames.append(
         (

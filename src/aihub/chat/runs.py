@@ -47,6 +47,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aihub.calls.stream_errors import error_data
 from aihub.catalog.tokens import acount_tokens, count_tokens
 from aihub.chat.errors import GenerationTimeoutError, as_hub_error
 from aihub.chat.keeper import HEARTBEAT_EVERY_S, AnswerKeeper, TextWriter
@@ -327,14 +328,7 @@ class GenerationRun:
             chars=len(text),
         )
         if error is not None:
-            self._emit(
-                "error",
-                {
-                    "error": True,
-                    "error_message": error.message,
-                    "error_type": error.error_type,
-                },
-            )
+            self._emit("error", error_data("hub", error.error_type, error.message))
         self._emit(
             "done",
             {

@@ -22,7 +22,7 @@ waiting on the upstream, up to the response headers.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +30,11 @@ import orjson
 import structlog
 from starlette.responses import Response, StreamingResponse
 
+from aihub.calls.client import KEY_POOL_ERRORS, LlmCall, LlmClient, Target
+from aihub.calls.errors import as_hub_error
+from aihub.calls.keyloop import open_with_keys
+from aihub.calls.stream_errors import stream_error
 from aihub.catalog import service as catalog_service
-from aihub.chat.errors import as_hub_error
-from aihub.chat.llm import LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, ValidationFailedError
 from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
@@ -43,7 +45,6 @@ from aihub.gateway.translate_anthropic import (
     AnthropicStream,
     MessagesRequestInvalidError,
     completion_to_anthropic,
-    error_frame,
     new_message_id,
     request_from_anthropic,
 )
@@ -178,18 +179,38 @@ async def create_message(
     body = parse_body(raw)
     ctx = await _context(state, caller, body, raw, started)
     stream = body.get("stream") is True
-    if _is_passthrough(ctx.target):
-        api_model = ctx.target.api_model
-        if body.get("model") != api_model:
-            body["model"] = api_model
+    targets = ctx.llm.targets(ctx.target)  # the model, then its fallbacks
+    forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
+    for index, candidate in enumerate(targets):
+        if not _is_passthrough(candidate):  # translated, with what is left
+            ctx.target = candidate
+            await _check_image_links(state, body)
+            request = request_from_anthropic(body, model=candidate.model)
+            if stream:
+                return await _translated_stream(ctx, request, targets[index:])
+            return await _translated(ctx, request, targets[index:])
+        if body.get("model") != candidate.api_model:
+            body["model"] = candidate.api_model
             raw = orjson.dumps(body)
-        forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
-        return await _pass_through(ctx, raw, stream=stream, headers=forwarded)
-    await _check_image_links(state, body)
-    request = request_from_anthropic(body, model=ctx.target.model)
-    if stream:
-        return await _translated_stream(ctx, request)
-    return await _translated(ctx, request)
+        last = index == len(targets) - 1
+        try:
+            return await _pass_through(
+                ctx, raw, stream=stream, headers=forwarded, last=last
+            )
+        except _FallBack as exc:
+            log.warning(
+                "model_fallback",
+                failed=str(candidate),
+                fallback=str(targets[index + 1]),
+                error=str(exc.__cause__),
+            )
+            ctx.target = targets[index + 1]
+    raise AssertionError("unreachable: no target")
+
+
+class _FallBack(Exception):
+    """This target's keys or upstream cannot serve (nothing was sent): the next
+    fallback may."""
 
 
 async def _check_image_links(state: Any, body: Mapping[str, Any]) -> None:
@@ -221,14 +242,11 @@ async def _forward(
     llm = ctx.llm
     adapter = get_forwarding_adapter(ctx.target.provider)
     assert adapter is not None  # noqa: S101 - _is_passthrough checked it
-    retries = 0
-    while True:
-        lease = await llm.pool.acquire(
-            ctx.target.provider, user_id=ctx.caller.user_id, timeout_s=ctx.key_wait_s
-        )
+
+    async def forward(lease: Lease) -> ForwardResponse:
         sent = time.perf_counter()
         try:
-            reply = await adapter.forward(
+            return await adapter.forward(
                 session_for(llm.http, lease.credentials),
                 lease.credentials,
                 path,
@@ -237,19 +255,22 @@ async def _forward(
                 timeouts=llm.timeouts,
                 headers=headers,
             )
-        except ProviderError as exc:
+        finally:
             ctx.upstream_s += time.perf_counter() - sent
-            if await lease.report(exc):
-                continue
-            if not exc.retryable or retries >= llm.retries:
-                raise
-            retries += 1
-            backoff_at = time.perf_counter()
-            await llm.backoff(retries, target=ctx.target, error=exc)
-            ctx.upstream_s += time.perf_counter() - backoff_at
-            continue
-        ctx.upstream_s += time.perf_counter() - sent
-        return reply, lease
+
+    def waited(seconds: float) -> None:
+        ctx.upstream_s += seconds
+
+    return await open_with_keys(
+        llm.pool,
+        ctx.target.provider,
+        user_id=ctx.caller.user_id,
+        fn=forward,
+        policy=llm.policy,
+        wait_s=ctx.key_wait_s,
+        on_backoff=waited,
+        target=str(ctx.target),
+    )
 
 
 def _reply_headers(ctx: CallContext, reply: ForwardResponse) -> dict[str, str]:
@@ -259,13 +280,20 @@ def _reply_headers(ctx: CallContext, reply: ForwardResponse) -> dict[str, str]:
 
 
 async def _pass_through(
-    ctx: CallContext, raw: bytes, *, stream: bool, headers: Mapping[str, str]
+    ctx: CallContext,
+    raw: bytes,
+    *,
+    stream: bool,
+    headers: Mapping[str, str],
+    last: bool = True,
 ) -> Response:
     try:
         reply, lease = await _forward(
             ctx, "messages", raw, stream=stream, headers=headers
         )
     except (ProviderError, AihubError) as exc:
+        if not last and _may_fall_back(exc):
+            raise _FallBack() from exc
         error = as_hub_error(exc)
         await ctx.record(usage=None, key_id=None, status="error", error=error)
         raise error from exc
@@ -302,12 +330,20 @@ async def _relay(
     except ProviderError as exc:
         await lease.report(exc)
         status, error = "error", as_hub_error(exc)
-        yield error_frame(error)
+        yield stream_error("anthropic", error)
     finally:
         reply.close()
         await ctx.record(
             usage=reply.usage(), key_id=lease.key_id, status=status, error=error
         )
+
+
+def _may_fall_back(exc: Exception) -> bool:
+    """As LlmCall's rule: the model's keys or its upstream failed, not the
+    request itself."""
+    if isinstance(exc, UpstreamBadRequest):
+        return False
+    return isinstance(exc, (ProviderError, *KEY_POOL_ERRORS))
 
 
 # -- translated -----------------------------------------------------------------
@@ -337,10 +373,12 @@ async def _failed(ctx: CallContext, call: LlmCall, exc: Exception) -> AihubError
     return error
 
 
-async def _translated(ctx: CallContext, request: ChatRequest) -> Response:
-    call = ctx.llm.stream(
+async def _translated(
+    ctx: CallContext, request: ChatRequest, targets: Sequence[Target]
+) -> Response:
+    call = ctx.llm.call(
         user_id=ctx.caller.user_id,
-        target=ctx.target,
+        targets=targets,
         request=request,
         wait_s=ctx.key_wait_s,
     )
@@ -366,10 +404,12 @@ async def _translated(ctx: CallContext, request: ChatRequest) -> Response:
     return response
 
 
-async def _translated_stream(ctx: CallContext, request: ChatRequest) -> Response:
-    call = ctx.llm.stream(
+async def _translated_stream(
+    ctx: CallContext, request: ChatRequest, targets: Sequence[Target]
+) -> Response:
+    call = ctx.llm.call(
         user_id=ctx.caller.user_id,
-        target=ctx.target,
+        targets=targets,
         request=request,
         wait_s=ctx.key_wait_s,
     )
@@ -419,7 +459,7 @@ async def _events(
         status = "ok"
     except (ProviderError, AihubError) as exc:
         status, error = "error", as_hub_error(exc)
-        yield error_frame(error)
+        yield stream_error("anthropic", error)
     finally:
         await _close(events)
         await ctx.record(

@@ -22,9 +22,10 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
+from aihub.calls.client import LlmClient, Target
+from aihub.calls.errors import as_hub_error
+from aihub.calls.stream_errors import stream_error
 from aihub.catalog import service as catalog_service
-from aihub.chat.errors import as_hub_error
-from aihub.chat.llm import LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
 from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
@@ -296,10 +297,10 @@ async def _relay(
         status = "ok"
         lease.success()
     except ProviderError as exc:
-        status, error_type = "error", as_hub_error(exc).error_type
+        error = as_hub_error(exc)
+        status, error_type = "error", error.error_type
         await lease.report(exc)
-        error = {"error": {"message": exc.message, "type": "api_error", "code": None}}
-        yield b"data: " + orjson.dumps(error) + b"\n\n"
+        yield stream_error("openai", error)
     finally:
         reply.close()
         usage = reply.usage()

@@ -13,9 +13,10 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from aihub.calls.client import LlmCall, LlmClient, Target
+from aihub.calls.errors import as_hub_error
+from aihub.calls.stream_errors import stream_error
 from aihub.catalog.tokens import acount_tokens
-from aihub.chat.errors import as_hub_error
-from aihub.chat.llm import LlmCall, LlmClient, Target
 from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
 from aihub.gateway.limits import record_usage
@@ -221,8 +222,7 @@ async def _relay(
     except (ProviderError, AihubError) as exc:
         error = as_hub_error(exc)
         status, error_type = "error", error.error_type
-        payload = {"error": {"message": error.message, "type": error.error_type}}
-        yield sse_chunk(payload)
+        yield stream_error("openai", error)
     finally:
         await events.aclose()  # a client gone mid-stream stops the upstream too
         final = builder.usage

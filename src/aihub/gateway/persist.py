@@ -20,8 +20,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from aihub.calls.client import Target
 from aihub.chat.keeper import AnswerKeeper
-from aihub.chat.llm import Target
 from aihub.chat.runs import RunHub, RunSpec
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, BadRequestError

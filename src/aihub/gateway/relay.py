@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 import orjson
 
-from aihub.chat.llm import KEY_POOL_ERRORS, LlmClient, Target
+from aihub.calls.client import KEY_POOL_ERRORS, LlmClient, Target
+from aihub.calls.keyloop import open_with_keys
 from aihub.provider_keys.lease import Lease
 from aihub.providers.base import ProviderError, UpstreamBadRequest
 from aihub.providers.forward import ForwardResponse
@@ -35,30 +36,28 @@ async def _forward_once(
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None:
         raise UpstreamBadRequest(f"{target.provider} cannot be forwarded to")
-    retries = 0
-    while True:
-        left = max(0.0, deadline - time.monotonic())
-        lease = await llm.pool.acquire(target.provider, user_id=user_id, timeout_s=left)
-        try:
-            reply = await adapter.forward(
-                session_for(llm.http, lease.credentials),
-                lease.credentials,
-                path,
-                body,
-                stream=stream,
-                model=target.api_model,
-                timeouts=llm.timeouts,
-                headers=headers,
-            )
-        except ProviderError as exc:
-            if await lease.report(exc):
-                continue
-            if not exc.retryable or retries >= llm.retries:
-                raise
-            retries += 1
-            await llm.backoff(retries, target=target, error=exc)
-            continue
-        return reply, lease
+
+    async def forward(lease: Lease) -> ForwardResponse:
+        return await adapter.forward(
+            session_for(llm.http, lease.credentials),
+            lease.credentials,
+            path,
+            body,
+            stream=stream,
+            model=target.api_model,
+            timeouts=llm.timeouts,
+            headers=headers,
+        )
+
+    return await open_with_keys(
+        llm.pool,
+        target.provider,
+        user_id=user_id,
+        fn=forward,
+        policy=llm.policy,
+        wait_s=max(0.0, deadline - time.monotonic()),
+        target=str(target),
+    )
 
 
 async def open_forward_call(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from aihub.calls.client import Target
 from aihub.catalog import service as catalog_service
-from aihub.chat.llm import Target
 from aihub.core.errors import NotFoundError
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.registry import PROVIDERS

@@ -39,6 +39,8 @@ class MediaJob(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker_id: Mapped[str | None] = mapped_column(String(100), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    retry_at: Mapped[datetime | None] = mapped_column(default=None)
+    """After a transient failure: no attempt starts before this time (backoff)."""
     error_type: Mapped[str | None] = mapped_column(String(32), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     cost: Mapped[float] = mapped_column(Float, default=0.0)

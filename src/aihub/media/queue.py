@@ -10,10 +10,12 @@ of normal ahead of batch):
   priority; ``BRPOP`` over the lists in priority order pops the most urgent
   message first, whichever ``aihub worker`` process asks.
 
-Both honour the ``delay`` label that taskiq's ``SmartRetryMiddleware`` puts on
-a retry, so transient failures are retried with exponential backoff by the
-library (``BackoffRetry``). Workers take at most ``max_async_tasks`` messages at
-a time and prefetch none, so the priority order is decided when a slot frees.
+Both honour a ``delay`` label: after a transient failure the runner stamps the
+job's ``retry_at`` (``backoff_delay``: 1, 2, 4... x AIHUB_MEDIA_RETRY_DELAY_S)
+and sends it again with that delay; the claim refuses a job before its
+``retry_at`` whoever sends it (``kick_next``, the sweeper). Workers take at
+most ``max_async_tasks`` messages at a time and prefetch none, so the priority
+order is decided when a slot frees.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from taskiq import AsyncBroker, BrokerMessage, SmartRetryMiddleware, TaskiqMessage
+from taskiq import AsyncBroker, BrokerMessage
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import ListQueueBroker
 
@@ -42,9 +44,6 @@ LEVELS = tuple(sorted(PRIORITIES.values()))
 DEFAULT_LEVEL = PRIORITIES["normal"]
 QUEUE_NAME = "aihub:media"
 MAX_BACKOFF_S = 120.0
-UNLIMITED_RETRIES = 1_000_000
-"""taskiq's retry count is not the authority: the job's attempts in the
-database decide whether a failure is retried (see worker.py)."""
 
 
 def _float(value: Any, default: float = 0.0) -> float:
@@ -59,19 +58,14 @@ def _level(labels: dict[str, Any]) -> int:
     return min(LEVELS, key=lambda known: abs(known - level))
 
 
-class RetryJob(Exception):
-    """Raised by the task after a transient failure it put back in the queue."""
-
-
-class BackoffRetry(SmartRetryMiddleware):
-    """taskiq's retry middleware with a doubling delay (1, 2, 4... x base)."""
-
-    def make_delay(self, message: TaskiqMessage, retries: int) -> float:
-        base = float(self.default_delay)
-        delay: float = min(base * 2.0 ** max(0, retries - 1), MAX_BACKOFF_S)
-        if self.use_jitter:
-            delay += random.random() * base / 2  # noqa: S311  jitter, not crypto
-        return delay
+def backoff_delay(base_s: float, failed_attempt: int, *, jitter: bool = True) -> float:
+    """Seconds to wait after attempt ``failed_attempt`` (1-based) failed:
+    ``base_s`` x 1, 2, 4... (at most ``MAX_BACKOFF_S``), plus up to half of
+    ``base_s`` of jitter; never less than the doubling step itself."""
+    delay = min(base_s * 2.0 ** max(0, failed_attempt - 1), MAX_BACKOFF_S)
+    if jitter and base_s > 0:
+        delay += random.random() * base_s / 2  # noqa: S311  jitter, not crypto
+    return delay
 
 
 class MemoryPriorityBroker(AsyncBroker):
@@ -183,14 +177,7 @@ class JobQueue:
     ) -> None:
         self.broker = broker
         self.is_local = is_local
-        broker.add_middlewares(
-            BackoffRetry(
-                default_retry_label=True,
-                default_delay=retry_delay_s,
-                use_jitter=True,
-                types_of_exceptions=(RetryJob,),
-            )
-        )
+        self.retry_delay_s = retry_delay_s
 
     async def start(self) -> None:
         await self.broker.startup()
@@ -198,11 +185,13 @@ class JobQueue:
     async def close(self) -> None:
         await self.broker.shutdown()
 
-    async def kick(self, job_id: int, *, priority: int) -> None:
+    async def kick(self, job_id: int, *, priority: int, delay_s: float = 0.0) -> None:
+        """Send the job; with ``delay_s`` the broker holds it back that long."""
+        labels: dict[str, Any] = {"priority": priority}
+        if delay_s > 0:
+            labels["delay"] = delay_s
         kicker: AsyncKicker[Any, Any] = AsyncKicker(
-            task_name=TASK_NAME,
-            broker=self.broker,
-            labels={"priority": priority, "max_retries": UNLIMITED_RETRIES},
+            task_name=TASK_NAME, broker=self.broker, labels=labels
         )
         await kicker.kiq(job_id)
 

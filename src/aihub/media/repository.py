@@ -75,6 +75,11 @@ async def update_job(
     return result.rowcount == 1
 
 
+def ready(now: datetime) -> ColumnElement[bool]:
+    """A queued job whose backoff (``retry_at``), if any, has ended."""
+    return MediaJob.retry_at.is_(None) | (MediaJob.retry_at <= now)
+
+
 async def claim_job(
     session: AsyncSession,
     *,
@@ -82,9 +87,11 @@ async def claim_job(
     user_id: int,
     user_limit: int,
     values: dict[str, Any],
+    now: datetime,
 ) -> bool:
     """queued -> running, only while the user runs fewer than ``user_limit``
-    jobs: one statement, so two workers cannot both pass the check."""
+    jobs and the job's backoff is over: one statement, so two workers cannot
+    both pass the check."""
     other = aliased(MediaJob)
     running = (
         select(func.count(other.id))
@@ -95,7 +102,7 @@ async def claim_job(
         session,
         job_id=job_id,
         values=values,
-        where=(MediaJob.status == "queued", running < user_limit),
+        where=(MediaJob.status == "queued", ready(now), running < user_limit),
     )
 
 
@@ -114,11 +121,13 @@ async def count_running(session: AsyncSession, *, user_id: int) -> int:
 
 
 async def next_queued_of_user(
-    session: AsyncSession, *, user_id: int
+    session: AsyncSession, *, user_id: int, now: datetime
 ) -> MediaJob | None:
+    """The user's most urgent queued job that may start now (not one waiting
+    out its retry backoff)."""
     stmt = (
         select(MediaJob)
-        .where(MediaJob.user_id == user_id, MediaJob.status == "queued")
+        .where(MediaJob.user_id == user_id, MediaJob.status == "queued", ready(now))
         .order_by(MediaJob.priority, MediaJob.created_at, MediaJob.id)
         .limit(1)
     )

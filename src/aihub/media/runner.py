@@ -10,8 +10,10 @@ upstream call.
 
 Outcomes: completed (artifacts, cost, a request-log row); a transient failure
 (5xx, timeout, every key rate limited) with attempts left goes back to
-``queued`` and raises ``RetryJob`` so taskiq's retry middleware sends it again
-after a backoff; anything else is failed with its seed error type."""
+``queued`` with a ``retry_at`` (1, 2, 4... x AIHUB_MEDIA_RETRY_DELAY_S) and is
+sent again with that delay; no claim takes it before then (not even the
+"start this user's next job" step after another job ends); anything else is
+failed with its seed error type."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -28,6 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from taskiq.exceptions import SendTaskError
 
+from aihub.calls.keyloop import call_with_keys
+from aihub.calls.retry import RetryPolicy
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, RateLimitError
 from aihub.core.settings import Settings
@@ -41,7 +46,7 @@ from aihub.infra.outbound import same_origin
 from aihub.media import events, repository
 from aihub.media.events import JobEvent
 from aihub.media.models import MediaJob
-from aihub.media.queue import JobQueue, RetryJob
+from aihub.media.queue import JobQueue, backoff_delay
 from aihub.provider_keys.lease import Lease
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import Credentials
@@ -140,11 +145,8 @@ class JobRunner:
         work = asyncio.create_task(self._work(job), name=f"media-job-{job_id}")
         self.running[job_id] = work
         beat = asyncio.create_task(self._heartbeat(job_id, work))
-        retry: RetryJob | None = None
         try:
             await work
-        except RetryJob as exc:
-            retry = exc
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -157,14 +159,15 @@ class JobRunner:
             self.running.pop(job_id, None)
         if not self.stopping:
             await self.kick_next(job.user_id)
-        if retry is not None:
-            raise retry
 
     async def _claim(self, job_id: int) -> MediaJob | None:
         now = utcnow()
         async with self._sessionmaker() as session:
             job = await repository.get_job(session, job_id=job_id)
             if job is None or job.status != "queued":
+                return None
+            if job.retry_at is not None and job.retry_at > now:
+                await self._resend_later(job, job.retry_at - now)
                 return None
             user_id = job.user_id
             await repository.lock_user(session, user_id=user_id)
@@ -173,7 +176,9 @@ class JobRunner:
                 job_id=job_id,
                 user_id=user_id,
                 user_limit=self._settings.media_user_concurrency,
+                now=now,
                 values={
+                    "retry_at": None,
                     "status": "running",
                     "worker_id": self.worker_id,
                     "heartbeat_at": now,
@@ -198,11 +203,23 @@ class JobRunner:
         log.info("media_job_started", job_id=job_id, attempt=job.attempts)
         return job
 
+    async def _resend_later(self, job: MediaJob, wait: timedelta) -> None:
+        """A message came before the job's backoff ended: send it again for
+        then (a duplicate is harmless, only one claim succeeds)."""
+        log.debug("media_job_backing_off", job_id=job.id, retry_at=job.retry_at)
+        with contextlib.suppress(SendTaskError):  # the sweeper sends it later
+            await self._queue.kick(
+                job.id, priority=job.priority, delay_s=wait.total_seconds()
+            )
+
     async def kick_next(self, user_id: int) -> None:
         """A slot of this user freed: queue their most urgent waiting job (its
-        own message may have been dropped while the user was at the limit)."""
+        own message may have been dropped while the user was at the limit); a
+        job waiting out its retry backoff is not one of them."""
         async with self._sessionmaker() as session:
-            job = await repository.next_queued_of_user(session, user_id=user_id)
+            job = await repository.next_queued_of_user(
+                session, user_id=user_id, now=utcnow()
+            )
         if job is not None:
             with contextlib.suppress(SendTaskError):  # the sweeper sends it later
                 await self._queue.kick(job.id, priority=job.priority)
@@ -273,7 +290,7 @@ class JobRunner:
         except TimeoutError:
             limit = int(self._settings.media_job_timeout_s)
             await self._failed(job, "api_error", f"No result within {limit} s", False)
-        except (RetryJob, asyncio.CancelledError):
+        except asyncio.CancelledError:
             raise
         except Exception:  # a bug must not leave the job running: logged, failed
             log.exception("media_job_crashed", job_id=job.id)
@@ -340,7 +357,17 @@ class JobRunner:
             )
 
         started = time.monotonic()
-        outputs = await self._pool.call(job.provider, user_id=job.user_id, fn=attempt)
+        # A 5xx or a connection error before the provider took the job is tried
+        # again at once (AIHUB_UPSTREAM_RETRIES); once it holds an upstream job,
+        # a failure goes to the job's retry with backoff, which resumes it.
+        outputs = await call_with_keys(
+            self._pool,
+            job.provider,
+            user_id=job.user_id,
+            fn=attempt,
+            policy=RetryPolicy.from_settings(self._settings),
+            committed=lambda: follow.upstream_job_id is not None,
+        )
         creds = used[-1] if used else None
         base = (creds.base_url if creds else None) or getattr(
             adapter, "default_base_url", None
@@ -555,7 +582,10 @@ class JobRunner:
         self, job: MediaJob, error_type: str, message: str, transient: bool
     ) -> None:
         """Back to the queue for a retry while attempts remain, else failed."""
-        retry = transient and job.attempts < self._settings.media_max_attempts
+        max_attempts = self._settings.media_max_attempts
+        retry = transient and job.attempts < max_attempts
+        delay_s = backoff_delay(self._settings.media_retry_delay_s, job.attempts)
+        retry_at = utcnow() + timedelta(seconds=delay_s)
         async with self._sessionmaker() as session:
             if retry:
                 values: dict[str, Any] = {
@@ -564,8 +594,17 @@ class JobRunner:
                     "stage": "retrying",
                     "error_type": error_type,
                     "error_message": message,
+                    "retry_at": retry_at,
                 }
-                extra = {"reason": message, "error_type": error_type, "retry": True}
+                extra = {
+                    "reason": message,
+                    "error_type": error_type,
+                    "retry": True,
+                    "attempt": job.attempts,
+                    "max_attempts": max_attempts,
+                    "retry_at": retry_at.isoformat(),
+                    "retry_in_s": round(delay_s, 3),
+                }
                 event, status = "queued", "queued"
             else:
                 values = {
@@ -594,7 +633,8 @@ class JobRunner:
             attempt=job.attempts,
         )
         if retry:
-            raise RetryJob(message)
+            with contextlib.suppress(SendTaskError):  # the sweeper sends it later
+                await self._queue.kick(job.id, priority=job.priority, delay_s=delay_s)
 
 
 class _UnknownProvider(AihubError):

@@ -172,7 +172,11 @@ class MediaSweeper:
         return len(touched)
 
     async def _send(self, job: MediaJob) -> None:
+        """Send the job; one waiting out its retry backoff goes when it ends."""
+        delay = 0.0
+        if job.retry_at is not None:
+            delay = max(0.0, (job.retry_at - utcnow()).total_seconds())
         try:
-            await self._queue.kick(job.id, priority=job.priority)
+            await self._queue.kick(job.id, priority=job.priority, delay_s=delay)
         except SendTaskError as exc:
             log.warning("media_job_not_queued", job_id=job.id, error=str(exc))

@@ -18,9 +18,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import StreamingResponse
 
+from aihub.calls.stream_errors import error_frame
 from aihub.chat.runs import GenerationRun
 from aihub.chat.sse import frames_with_pings
-from aihub.core.error_handlers import error_body
 from aihub.gateway.caller import Caller
 from aihub.proxy import accounting
 from aihub.proxy.schemas import AnswerMessage, Choice, Completion, UsageBlock
@@ -30,7 +30,6 @@ from aihub.threads.models import Message
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 DONE = b"data: [DONE]\n\n"
-_OPENAI_ERRORS = "/v1/"  # error_body speaks OpenAI for this prefix
 
 
 def _finish_reason(message: Message | None, status: str) -> str:
@@ -135,10 +134,7 @@ async def _body(
             elif event == "delta":
                 yield chunks.delta({"content": data["content"]})
             elif event == "error":
-                body = error_body(
-                    _OPENAI_ERRORS, data["error_type"], data["error_message"]
-                )
-                yield b"data: " + orjson.dumps(body) + b"\n\n"
+                yield error_frame("openai", data["error_type"], data["error_message"])
             elif event == "done":
                 if data["status"] != "error":
                     message = await _stored_answer(sessionmaker, run)

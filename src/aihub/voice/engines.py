@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aihub.calls.keyloop import call_with_keys, stream_with_keys
+from aihub.calls.retry import NO_RETRY, RetryPolicy
 from aihub.catalog import service as catalog_service
 from aihub.catalog.tokens import acount_tokens
-from aihub.providers.base import ProviderError
+from aihub.provider_keys.lease import Lease
 from aihub.providers.http import session_for
 from aihub.providers.stt_base import Pcm, SttOptions, Transcript
 from aihub.providers.stt_local import is_available as local_stt_available
@@ -218,10 +220,13 @@ async def transcribe(
             timeouts=rt.timeouts,
         )
 
+    # A partial transcript is speculative: no waiting for a key, no retry.
     wait_s = 0.0 if partial else None
-    return await rt.pool.call(
-        provider, user_id=user_id, fn=attempt, timeout_s=wait_s
-    ), call
+    policy = NO_RETRY if partial else RetryPolicy.from_settings(rt.settings)
+    transcript = await call_with_keys(
+        rt.pool, provider, user_id=user_id, fn=attempt, policy=policy, wait_s=wait_s
+    )
+    return transcript, call
 
 
 def cache_key(tts: dict[str, Any], language: str | None, rate: int, text: str) -> str:
@@ -301,11 +306,12 @@ async def _stream(
         ):
             yield chunk
         return
-    while True:  # another key after 429/401/402, only before the first byte
-        lease = await rt.pool.acquire(provider, user_id=user_id)
+
+    def on_lease(lease: Lease) -> None:
         call.key_id = lease.key_id
-        sent = False
-        stream = adapter.stream(
+
+    def open_stream(lease: Lease) -> AsyncIterator[bytes]:
+        return adapter.stream(
             session_for(rt.http, lease.credentials),
             lease.credentials,
             text,
@@ -313,15 +319,14 @@ async def _stream(
             sample_rate=sample_rate,
             timeouts=rt.timeouts,
         )
-        try:
-            async for chunk in stream:
-                sent = True
-                yield chunk
-        except ProviderError as exc:
-            if await lease.report(exc) and not sent:
-                continue
-            raise
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
-        lease.success()
-        return
+
+    # another key after 429/401/402, a retry after a 5xx: only before the first byte
+    async for chunk in stream_with_keys(
+        rt.pool,
+        provider,
+        user_id=user_id,
+        open_stream=open_stream,
+        policy=RetryPolicy.from_settings(rt.settings),
+        on_lease=on_lease,
+    ):
+        yield chunk

@@ -23,7 +23,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from aihub.chat.errors import as_hub_error
+from aihub.calls.errors import as_hub_error
+from aihub.calls.keyloop import call_with_keys, stream_with_keys
+from aihub.calls.retry import RetryPolicy
 from aihub.core.errors import (
     BadRequestError,
     PayloadTooLargeError,
@@ -31,6 +33,7 @@ from aihub.core.errors import (
 )
 from aihub.gateway.caller import Caller
 from aihub.gateway.limits import check_request, record_usage
+from aihub.provider_keys.lease import Lease
 from aihub.providers.base import ProviderError
 from aihub.providers.http import session_for
 from aihub.providers.stt_base import Pcm, SttOptions, from_wav, to_wav
@@ -208,8 +211,12 @@ async def _remote_transcribe(
             timeouts=rt.timeouts,
         )
 
-    result: dict[str, Any] = await rt.pool.call(
-        engine.provider, user_id=caller.user_id, fn=attempt
+    result: dict[str, Any] = await call_with_keys(
+        rt.pool,
+        engine.provider,
+        user_id=caller.user_id,
+        fn=attempt,
+        policy=RetryPolicy.from_settings(rt.settings),
     )
     return result
 
@@ -311,33 +318,40 @@ async def _remote_speech(
         raise ValidationFailedError(f"No speech engine {engine.provider!r}")
     started = time.monotonic()
     status, error_type = "error", None
-    sent = False
+
+    def on_lease(lease: Lease) -> None:
+        call.key_id = lease.key_id
+        measure.pcm_rate = int(
+            lease.credentials.settings.get("pcm_sample_rate") or OPENAI_PCM_RATE
+        )
+
+    async def open_stream(lease: Lease) -> AsyncIterator[bytes]:
+        async with adapter.open_speech(
+            session_for(rt.http, lease.credentials),
+            lease.credentials,
+            upstream,
+            timeouts=rt.timeouts,
+        ) as resp:
+            async for chunk in resp.content.iter_any():
+                yield chunk
+
     try:
-        while True:
-            lease = await rt.pool.acquire(engine.provider, user_id=caller.user_id)
-            call.key_id = lease.key_id
-            measure.pcm_rate = int(
-                lease.credentials.settings.get("pcm_sample_rate") or OPENAI_PCM_RATE
-            )
-            try:
-                async with adapter.open_speech(
-                    session_for(rt.http, lease.credentials),
-                    lease.credentials,
-                    upstream,
-                    timeouts=rt.timeouts,
-                ) as resp:
-                    async for chunk in resp.content.iter_any():
-                        sent = True
-                        measure.feed(chunk)
-                        yield chunk
-            except ProviderError as exc:
-                if await lease.report(exc) and not sent:
-                    continue
-                error_type = as_hub_error(exc).error_type
-                raise as_hub_error(exc) from exc
-            lease.success()
-            status = "ok"
-            return
+        # another key after 429/401/402, a retry after a 5xx: before the first byte
+        async for chunk in stream_with_keys(
+            rt.pool,
+            engine.provider,
+            user_id=caller.user_id,
+            open_stream=open_stream,
+            policy=RetryPolicy.from_settings(rt.settings),
+            on_lease=on_lease,
+        ):
+            measure.feed(chunk)
+            yield chunk
+        status = "ok"
+    except ProviderError as exc:
+        error = as_hub_error(exc)
+        error_type = error.error_type
+        raise error from exc
     finally:
         call.latency_ms = (time.monotonic() - started) * 1000
         call.seconds = measure.seconds(float(upstream.get("speed") or 1.0))
