@@ -1,7 +1,7 @@
 """media job retry_at: a failed attempt waits its backoff before the next
 
 Revision ID: 5b0c7e2a91d4
-Revises: 1c80627149fd
+Revises: d3c3699859fd
 Create Date: 2026-12-05 07:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b0c7e2a91d4"
-down_revision: str | None = "1c80627149fd"
+down_revision: str | None = "d3c3699859fd"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
