@@ -8,6 +8,7 @@ from aihub.media.models import MediaJob, MediaJobEvent
 from aihub.preferences.models import ModelPreference
 from aihub.prompts.models import Prompt
 from aihub.provider_keys.models import ProviderKey
+from aihub.teams.models import Team, TeamInvitation, TeamMember
 from aihub.threads.models import Message, Thread
 from aihub.usage.models import RequestLog
 from aihub.users.models import User
@@ -25,6 +26,9 @@ __all__ = [
     "ProviderKey",
     "RequestLog",
     "StoredFile",
+    "Team",
+    "TeamInvitation",
+    "TeamMember",
     "Thread",
     "User",
     "VoiceFeedback",

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.gateway.models import GatewayKey
 from aihub.usage.models import RequestLog
 
 
@@ -217,3 +218,20 @@ async def list_cache_totals(
         CacheTotals(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]))
         for r in rows
     ]
+
+
+async def sum_team_spend(
+    session: AsyncSession, *, team_ids: list[int], since: dt.datetime
+) -> dict[int, float]:
+    """What each team's gateway keys cost since ``since`` (teams with none: absent).
+    A key's team never changes, so joining the key gives the team of its calls."""
+    if not team_ids:
+        return {}
+    stmt = (
+        select(GatewayKey.team_id, func.coalesce(func.sum(RequestLog.cost), 0.0))
+        .join(GatewayKey, GatewayKey.id == RequestLog.gateway_key_id)
+        .where(GatewayKey.team_id.in_(team_ids), RequestLog.created_at >= since)
+        .group_by(GatewayKey.team_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {int(team_id): float(cost) for team_id, cost in rows if team_id is not None}

@@ -211,3 +211,18 @@ async def _cache_savings(
         prompt_cache_tokens=prompt_tokens,
         cached_responses=responses,
     )
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    """The first instant of the current calendar month, UTC (team budgets)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+
+
+async def team_month_spend(
+    session: AsyncSession, *, team_ids: list[int], now: dt.datetime | None = None
+) -> dict[int, float]:
+    """Each team's spend this calendar month (UTC), from the request log."""
+    return await repository.sum_team_spend(
+        session, team_ids=team_ids, since=month_start(now)
+    )

@@ -44,7 +44,9 @@ async def check_session(app_state: Any, caller: Caller, target: Target) -> None:
         return
     check_model(policy, target)
     unlimited = dataclasses.replace(policy, models=(), rpm=None, tpm=None)
-    await check_request(app_state, dataclasses.replace(caller, key=unlimited), "", 0)
+    await check_request(
+        app_state, dataclasses.replace(caller, key=unlimited), "", 0, admit=False
+    )
 
 
 async def check_turn(
