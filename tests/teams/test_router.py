@@ -197,7 +197,7 @@ class TestMembers:
     async def test_owner_adds_changes_and_removes_members(
         self, client: httpx.AsyncClient
     ) -> None:
-        team, owner, member, newcomer = await team_with_people(client)
+        team, owner, _, newcomer = await team_with_people(client)
         base = f"/api/teams/{team['id']}/members"
         added = await client.post(
             base, json={"user_id": newcomer.id}, headers=owner.headers

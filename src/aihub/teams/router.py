@@ -5,9 +5,9 @@ anyone else gets 404 for a team id)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
@@ -194,5 +194,9 @@ async def create_invitation(
         "404 unknown token, 409 already used, 410 expired, 403 another email."
     ),
 )
-async def accept_invitation(token: str, user: CurrentUser, session: DbSession) -> Any:
+async def accept_invitation(
+    token: Annotated[str, Path(min_length=1, max_length=200)],
+    user: CurrentUser,
+    session: DbSession,
+) -> Any:
     return await service.accept_invitation(session, user=user, token=token)
