@@ -119,6 +119,14 @@ _TICKETS: contextvars.ContextVar[list[Ticket] | None] = contextvars.ContextVar(
 )
 
 
+def _check_left(spent: float, budget: float) -> None:
+    if spent >= budget:
+        raise TeamBudgetExceededError(
+            f"The team's monthly budget is exhausted: spent {spent:.6g} "
+            f"of {budget:.6g} USD"
+        )
+
+
 def month_tag(now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return f"{now.year:04d}-{now.month:02d}"
@@ -184,17 +192,23 @@ class TeamBudgets:
         deadline = time.monotonic() + self._wait_s
         while True:
             spent = await self.total(team.id)
-            if spent >= budget:
-                raise TeamBudgetExceededError(
-                    f"The team's monthly budget is exhausted: spent {spent:.6g} "
-                    f"of {budget:.6g} USD"
-                )
+            _check_left(spent, budget)
             ticket = await self._try_reserve(team.id, state, spent, budget)
-            if ticket is None and state.in_flight == 0:
-                ticket = Ticket(team.id)  # this process's one unreserved call
+            if ticket is not None:
+                state.in_flight += 1
+            elif state.in_flight == 0:
+                # This process's one unreserved call: claim the place before
+                # reading the total again, so no call of ours settles unseen.
+                state.in_flight += 1
+                try:
+                    _check_left(await self.total(team.id), budget)
+                except BaseException:
+                    state.in_flight -= 1
+                    state.changed.set()
+                    raise
+                ticket = Ticket(team.id)
             if ticket is not None:
                 ticket.owner = self
-                state.in_flight += 1
                 tickets = _TICKETS.get()
                 if tickets is not None:
                     tickets.append(ticket)
