@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 import sentry_sdk
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from aihub import __version__
+from aihub.access.deps import enforce_role_policy
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
 from aihub.auth.router import router as auth_router
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
         docs_url=None,  # served offline by install_offline_docs
         redoc_url=None,
+        dependencies=[Depends(enforce_role_policy)],  # aihub.access.policy
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics()

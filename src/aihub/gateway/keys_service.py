@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.access.policy import may_use_gateway_keys
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
 from aihub.core.security import hash_api_key
@@ -169,7 +170,7 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         owner = await users_service.get_user(session, user_id=key.user_id)
     except NotFoundError:
         return rejected
-    if not owner.is_active:
+    if not owner.is_active or not may_use_gateway_keys(owner.role):
         return rejected
     team: TeamLimits | None = None
     team_spend = 0.0

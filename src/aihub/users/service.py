@@ -20,7 +20,7 @@ from aihub.users.errors import (
     UsernameTakenError,
     UserNotFoundError,
 )
-from aihub.users.models import ROLE_ADMIN, ROLE_USER, User
+from aihub.users.models import ROLE_ADMIN, User
 from aihub.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 log = structlog.get_logger(__name__)
@@ -251,7 +251,7 @@ async def admin_update_user(
     loses_admin = (
         user.is_admin
         and user.is_active
-        and (data.role == ROLE_USER or data.is_active is False)
+        and (data.role not in (None, ROLE_ADMIN) or data.is_active is False)
     )
     if loses_admin:
         await _ensure_other_admin(session, user_id=user.id)
