@@ -264,3 +264,60 @@ async def _team_spend(
             return spend
         await asyncio.sleep(0.05)
     raise AssertionError(f"team spend {spend}, expected {expected}")
+
+
+class TestTeamStatistics:
+    async def test_per_team_member_and_key_for_members_only(
+        self, http: httpx.AsyncClient, fake_upstream: FakeUpstream
+    ) -> None:
+        team, owner, member, outsider = await team_with_people(http)
+        admin = await admin_headers(http)
+        await http.put(
+            f"/api/teams/{team['id']}/members/{member.id}",
+            json={"role": "owner"},
+            headers=admin,
+        )
+        for person, secret in ((owner, "sk-stats-owner"), (member, "sk-stats-member")):
+            await add_key(http, person, fake_upstream, secret)
+            fake_upstream.script(secret, default=Reply(usage=USAGE))
+        owner_key = (await _team_key(http, owner, team["id"])).json()
+        member_key = (await _team_key(http, member, team["id"])).json()
+        personal = await http.post(
+            "/api/gateway-keys/", json={"name": "mine"}, headers=owner.headers
+        )
+        calls = [
+            (personal.json()["key"], 1),  # not the team's (logged first)
+            (owner_key["key"], 2),
+            (member_key["key"], 1),
+        ]
+        for secret, times in calls:
+            for _ in range(times):
+                ok = await http.post(
+                    "/v1/chat/completions", json=_chat(), headers=_bearer(secret)
+                )
+                assert ok.status_code == 200, ok.text
+        await _team_spend(http, owner, team["id"], 3 * CALL_COST)
+        path = f"/api/statistics/usage?team_id={team['id']}"
+        stats = await http.get(path, headers=member.headers)
+        assert stats.status_code == 200, stats.text
+        body = stats.json()
+        assert body["team_id"] == team["id"]
+        assert body["total_requests"] == 3
+        assert body["total_cost"] == pytest.approx(3 * CALL_COST)
+        assert [(m["user_id"], m["requests"]) for m in body["member_usage"]] == [
+            (owner.id, 2),
+            (member.id, 1),
+        ]
+        assert [(k["key_id"], k["requests"]) for k in body["key_usage"]] == [
+            (owner_key["id"], 2),
+            (member_key["id"], 1),
+        ]
+        assert (await http.get(path, headers=admin)).status_code == 200
+        refused = await http.get(path, headers=outsider.headers)
+        assert refused.status_code == 404
+        assert refused.json()["error_type"] == "not_found"
+        # Without team_id: the caller's own calls, and no team fields.
+        mine = (await http.get("/api/statistics/usage", headers=owner.headers)).json()
+        assert mine["total_requests"] == 3  # 2 team calls + 1 personal
+        assert "member_usage" not in mine
+        assert "team_id" not in mine
