@@ -174,23 +174,11 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         return rejected
     team: TeamLimits | None = None
     team_spend = 0.0
-    if key.team_id is not None:  # the owner must still be in the team
-        loaded = await teams_service.load_policy(session, team_id=key.team_id)
-        if loaded is None or not (
-            owner.is_admin
-            or await teams_service.is_member(
-                session, user_id=owner.id, team_id=key.team_id
-            )
-        ):
+    if key.team_id is not None:
+        loaded = await team_of_key(session, key=key, owner=owner)
+        if loaded is None:
             return rejected
-        team = TeamLimits(
-            id=loaded.id,
-            models=loaded.models,
-            rpm=loaded.rpm,
-            tpm=loaded.tpm,
-            budget_usd=loaded.budget_usd,
-        )
-        team_spend = loaded.stored_spend
+        team, team_spend = loaded
     policy = KeyPolicy(
         id=key.id,
         name=key.name,
@@ -209,3 +197,26 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         stored_spend=key.spend_usd or 0.0,
         team_spend=team_spend,
     )
+
+
+async def team_of_key(
+    session: AsyncSession, *, key: GatewayKey, owner: User
+) -> tuple[TeamLimits, float] | None:
+    """A team key's team limits and the team's stored spend this month; None
+    when the team is gone or the owner is no longer in it (the key is refused)."""
+    if key.team_id is None:
+        return None
+    loaded = await teams_service.load_policy(session, team_id=key.team_id)
+    if loaded is None or not (
+        owner.is_admin
+        or await teams_service.is_member(session, user_id=owner.id, team_id=key.team_id)
+    ):
+        return None
+    limits = TeamLimits(
+        id=loaded.id,
+        models=loaded.models,
+        rpm=loaded.rpm,
+        tpm=loaded.tpm,
+        budget_usd=loaded.budget_usd,
+    )
+    return limits, loaded.stored_spend
