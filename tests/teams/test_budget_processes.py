@@ -64,8 +64,12 @@ def servers(
                 _serve(tmp_path, f"serve{n}", port, database_url, redis_url)
             )
             urls.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(urls, processes, strict=True):
-            _wait_healthy(url, process)
+        for n, (url, process) in enumerate(zip(urls, processes, strict=True)):
+            try:
+                _wait_healthy(url, process)
+            except AssertionError as exc:  # say why, from the server's own log
+                log = (tmp_path / f"serve{n}.log").read_text(errors="replace")
+                raise AssertionError(f"{exc}\n{log[-4000:]}") from exc
         yield urls
     finally:
         for process in processes:
