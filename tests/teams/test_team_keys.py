@@ -106,6 +106,26 @@ class TestWhoMakesTeamKeys:
         assert refused.status_code == 401
         assert refused.json()["error"]["type"] == "authentication_error"
 
+    async def test_deleting_the_team_ends_its_keys(
+        self, http: httpx.AsyncClient, fake_upstream: FakeUpstream
+    ) -> None:
+        team, owner, _, _ = await team_with_people(http)
+        await add_key(http, owner, fake_upstream, "sk-team-deleted")
+        made = (await _team_key(http, owner, team["id"])).json()
+        ok = await http.post(
+            "/v1/chat/completions", json=_chat(), headers=_bearer(made["key"])
+        )
+        assert ok.status_code == 200, ok.text
+        admin = await admin_headers(http)
+        deleted = await http.delete(f"/api/teams/{team['id']}", headers=admin)
+        assert deleted.status_code == 204
+        refused = await http.post(
+            "/v1/chat/completions", json=_chat(), headers=_bearer(made["key"])
+        )
+        assert refused.status_code == 401
+        gone = await http.get(f"/api/gateway-keys/{made['id']}", headers=owner.headers)
+        assert gone.status_code == 404
+
 
 class TestTeamLimitsOnTheDoors:
     async def test_team_models_hold_in_each_door_shape(
