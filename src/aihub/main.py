@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from aihub import __version__
+from aihub.access.deps import enforce_role_policy
 from aihub.admin.router import router as admin_router
 from aihub.ask.router import router as ask_router
 from aihub.audit.router import router as audit_router
@@ -40,6 +41,7 @@ from aihub.gateway.fast_lane import GatewayFastLane
 from aihub.gateway.keys_router import router as gateway_keys_router
 from aihub.gateway.keys_runtime import start_gateway, stop_gateway
 from aihub.gateway.openai_api import router as gateway_openai_router
+from aihub.gateway.team_budget import TeamTicketsMiddleware
 from aihub.infra import build_infra
 from aihub.infra.outbound import OutboundPolicy
 from aihub.media.openai_router import router as media_openai_router
@@ -59,6 +61,8 @@ from aihub.providers.http import (
     create_http_session,
 )
 from aihub.proxy.router import router as proxy_router
+from aihub.teams.router import invitations_router
+from aihub.teams.router import router as teams_router
 from aihub.threads.router import router as threads_router
 from aihub.usage.router import router as usage_router
 from aihub.usage.writer import RequestLogWriter
@@ -95,6 +99,8 @@ ROUTERS = (
     admin_keys_router,
     usage_router,
     gateway_keys_router,
+    teams_router,
+    invitations_router,
     anthropic_router,
     files_router,
     media_router,
@@ -204,11 +210,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
         docs_url=None,  # served offline by install_offline_docs
         redoc_url=None,
+        dependencies=[Depends(enforce_role_policy)],  # aihub.access.policy
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     app.add_middleware(GatewayFastLane)  # innermost: inside CORS and our context
+    app.add_middleware(TeamTicketsMiddleware)  # ends team budget tickets
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -10,6 +10,7 @@ from aihub.media.models import MediaJob, MediaJobEvent
 from aihub.preferences.models import ModelPreference
 from aihub.prompts.models import Prompt
 from aihub.provider_keys.models import ProviderKey
+from aihub.teams.models import Team, TeamInvitation, TeamMember
 from aihub.threads.models import Message, Thread
 from aihub.usage.models import RequestLog
 from aihub.users.models import User
@@ -30,6 +31,9 @@ __all__ = [
     "RefreshToken",
     "RequestLog",
     "StoredFile",
+    "Team",
+    "TeamInvitation",
+    "TeamMember",
     "Thread",
     "User",
     "UserIdentity",

@@ -192,6 +192,61 @@ class TestKeysAreAudited:
         assert created.json()["key"] not in str(await _entries(client))
 
 
+class TestTeamChangesAreAudited:
+    async def test_team_members_budget_and_invitations(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        admin = await admin_headers(client)
+        owner, member = await make_user(client), await make_user(client)
+        created = await client.post(
+            "/api/teams/", json={"name": "audited team"}, headers=admin
+        )
+        assert created.status_code == 201, created.text
+        team_id = created.json()["id"]
+        base = f"/api/teams/{team_id}"
+        for person, role in ((owner, "owner"), (member, "member")):
+            added = await client.post(
+                f"{base}/members",
+                json={"user_id": person.id, "role": role},
+                headers=admin,
+            )
+            assert added.status_code == 201, added.text
+        budget = await client.put(base, json={"budget_usd": 25.0}, headers=admin)
+        assert budget.status_code == 200, budget.text
+        invited = await client.post(
+            f"{base}/invitations",
+            json={"email": "later@example.com"},
+            headers=owner.headers,
+        )
+        assert invited.status_code == 201, invited.text
+        token = invited.json()["token"]
+        left = await client.delete(
+            f"{base}/members/{member.id}", headers=member.headers
+        )
+        assert left.status_code == 204, left.text
+        gone = await client.delete(base, headers=admin)
+        assert gone.status_code == 204, gone.text
+
+        by_action = {
+            e["action"]: e
+            for e in await _entries(client, action="team.*", limit=50)
+            if e["target_id"] == str(team_id)
+        }
+        assert set(by_action) == {
+            "team.create",
+            "team.member.add",
+            "team.update",
+            "team.invitation.create",
+            "team.member.remove",
+            "team.delete",
+        }
+        assert by_action["team.update"]["detail"] == {"budget_usd": 25.0}
+        assert by_action["team.invitation.create"]["actor_id"] == owner.id
+        assert by_action["team.member.remove"]["actor_id"] == member.id
+        assert by_action["team.create"]["target_type"] == "team"
+        assert token not in str(by_action)
+
+
 class TestReadingTheLog:
     async def test_non_admin_gets_403_and_anonymous_401(
         self, client: httpx.AsyncClient

@@ -34,6 +34,7 @@ URL = "/api/gateway-keys/"
 READ_FIELDS = {
     "id",
     "name",
+    "team_id",
     "key_prefix",
     "models",
     "rpm",

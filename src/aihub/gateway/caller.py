@@ -20,6 +20,18 @@ GATEWAY_KEY_PREFIX = "ahk-"
 
 
 @dataclass(frozen=True, slots=True)
+class TeamLimits:
+    """What the team of a team key allows: models (empty: all), limits and a
+    monthly budget. Checked on top of the key's own."""
+
+    id: int
+    models: tuple[str, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    budget_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyPolicy:
     """What a gateway key allows: models (empty: all), limits and budget."""
 
@@ -29,6 +41,8 @@ class KeyPolicy:
     rpm: int | None = None
     tpm: int | None = None
     budget_usd: float | None = None
+    team: TeamLimits | None = None
+    """Set for a team key: the call is billed to that team."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
+from aihub.access.deps import check_user
 from aihub.auth.deps import get_current_user
 from aihub.core.errors import UnauthorizedError
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, credential_of
@@ -24,6 +25,7 @@ async def get_caller(request: Request) -> Caller:
     state = request.app.state
     async with state.sessionmaker() as session:
         user = await get_current_user(session, state.secret_key, token)
+    check_user(user, request.method, request.url.path)  # the fast lane's too
     return Caller(user_id=user.id, is_admin=user.is_admin)
 
 

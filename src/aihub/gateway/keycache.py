@@ -31,6 +31,8 @@ class KeyEntry:
     """Epoch seconds after which the key is refused."""
     stored_spend: float = 0.0
     """spend_usd as loaded (seeds the shared total)."""
+    team_spend: float = 0.0
+    """The key's team's spend this month as loaded (seeds the team's total)."""
 
 
 REJECTED = KeyEntry(None)

@@ -24,6 +24,7 @@ from aihub.gateway.keys_errors import InvalidGatewayKeyError
 from aihub.gateway.keys_schemas import GatewayKeyRead
 from aihub.gateway.models import GatewayKey
 from aihub.gateway.spend import SpendLedger
+from aihub.gateway.team_budget import TeamBudgets
 from aihub.infra import Infra
 from aihub.infra.events import Listener, Message
 
@@ -42,6 +43,7 @@ class GatewayRuntime:
         rejected_ttl_s: float = 10.0,
         max_entries: int = 10_000,
         flush_interval_s: float = 1.0,
+        team_wait_s: float = 30.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.infra = infra
@@ -56,6 +58,7 @@ class GatewayRuntime:
             redis=infra.redis,
             flush_interval_s=flush_interval_s,
         )
+        self.teams = TeamBudgets(redis=infra.redis, wait_s=team_wait_s)
         self.started = False
         self.closed = False
         """Stopped for good by the lifespan: not started again lazily."""
@@ -121,6 +124,8 @@ class GatewayRuntime:
             entry = await keys_service.load_key_entry(session, key_hash=key_hash)
         if entry.policy is not None:
             await self.spend.seed(entry.policy.id, entry.stored_spend)
+            if entry.policy.team is not None:
+                await self.teams.seed(entry.policy.team.id, entry.team_spend)
         return entry
 
     def _on_changed(self, _channel: str, message: Message) -> None:

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from aihub.core.ids import Id
+
 NAME_MAX = 200
 MODEL_MAX = 200
 MODELS_MAX = 500
@@ -72,6 +74,8 @@ class GatewayKeyCreate(BaseModel):
     tpm: Tpm | None = None
     budget_usd: Budget | None = None
     expires_at: datetime | None = None
+    team_id: Id | None = None
+    """A team key: billed to the team, held to its limits (owners, admins)."""
 
     valid_models = field_validator("models")(_check_models)
     valid_budget = field_validator("budget_usd")(_check_budget)
@@ -101,6 +105,7 @@ class GatewayKeyRead(BaseModel):
 
     id: int
     name: str
+    team_id: int | None = None
     key_prefix: str
     models: list[str]
     rpm: int | None

@@ -13,19 +13,21 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.access.policy import may_use_gateway_keys
 from aihub.audit import service as audit_service
 from aihub.audit.service import AuditContext
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
 from aihub.core.security import hash_api_key
 from aihub.gateway import keys_repository as repository
-from aihub.gateway.caller import GATEWAY_KEY_PREFIX, KeyPolicy
+from aihub.gateway.caller import GATEWAY_KEY_PREFIX, KeyPolicy, TeamLimits
 from aihub.gateway.keycache import REJECTED, KeyEntry
 from aihub.gateway.keys_errors import GatewayKeyNotFoundError, GatewayKeyRevokedError
 from aihub.gateway.keys_schemas import GatewayKeyCreate, GatewayKeyUpdate
 from aihub.gateway.models import GatewayKey
 from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
+from aihub.teams import service as teams_service
 from aihub.users import service as users_service
 from aihub.users.models import User
 
@@ -55,11 +57,16 @@ async def create_key(
     data: GatewayKeyCreate,
     audit: AuditContext | None = None,
 ) -> tuple[GatewayKey, str]:
-    """The stored key and the full key (returned once, never stored)."""
+    """The stored key and the full key (returned once, never stored). A team
+    key is made by an owner of the team or an administrator (404 for a team the
+    user is not in, 403 for a plain member)."""
+    if data.team_id is not None:
+        await teams_service.check_manager(session, user=user, team_id=data.team_id)
     secret = new_key()
     key = repository.add_key(
         session,
         user_id=user.id,
+        team_id=data.team_id,
         name=data.name,
         key_hash=hash_api_key(secret),
         key_prefix=secret[:PREFIX_CHARS],
@@ -199,8 +206,15 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         owner = await users_service.get_user(session, user_id=key.user_id)
     except NotFoundError:
         return rejected
-    if not owner.is_active:
+    if not owner.is_active or not may_use_gateway_keys(owner.role):
         return rejected
+    team: TeamLimits | None = None
+    team_spend = 0.0
+    if key.team_id is not None:
+        loaded = await team_of_key(session, key=key, owner=owner)
+        if loaded is None:
+            return rejected
+        team, team_spend = loaded
     policy = KeyPolicy(
         id=key.id,
         name=key.name,
@@ -208,6 +222,7 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         rpm=key.rpm,
         tpm=key.tpm,
         budget_usd=key.budget_usd,
+        team=team,
     )
     return KeyEntry(
         policy,
@@ -216,4 +231,28 @@ async def load_key_entry(session: AsyncSession, *, key_hash: str) -> KeyEntry:
         is_admin=owner.is_admin,
         expires_at=key.expires_at.timestamp() if key.expires_at else None,
         stored_spend=key.spend_usd or 0.0,
+        team_spend=team_spend,
     )
+
+
+async def team_of_key(
+    session: AsyncSession, *, key: GatewayKey, owner: User
+) -> tuple[TeamLimits, float] | None:
+    """A team key's team limits and the team's stored spend this month; None
+    when the team is gone or the owner is no longer in it (the key is refused)."""
+    if key.team_id is None:
+        return None
+    loaded = await teams_service.load_policy(session, team_id=key.team_id)
+    if loaded is None or not (
+        owner.is_admin
+        or await teams_service.is_member(session, user_id=owner.id, team_id=key.team_id)
+    ):
+        return None
+    limits = TeamLimits(
+        id=loaded.id,
+        models=loaded.models,
+        rpm=loaded.rpm,
+        tpm=loaded.tpm,
+        budget_usd=loaded.budget_usd,
+    )
+    return limits, loaded.stored_spend

@@ -25,7 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aihub.gateway.models import GatewayKey
 from aihub.usage.models import RequestLog
+from aihub.users.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,13 @@ def _in_window(window: Window) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _filters(user_id: int, window: Window) -> list[ColumnElement[bool]]:
+def _filters(
+    user_id: int | None, window: Window, team_id: int | None = None
+) -> list[ColumnElement[bool]]:
+    """One user's calls, or (team_id) the calls of a team's gateway keys."""
+    if team_id is not None:
+        keys = select(GatewayKey.id).where(GatewayKey.team_id == team_id)
+        return [RequestLog.gateway_key_id.in_(keys), *_in_window(window)]
     return [RequestLog.user_id == user_id, *_in_window(window)]
 
 
@@ -118,20 +126,30 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-async def get_totals(session: AsyncSession, *, user_id: int, window: Window) -> Totals:
-    stmt = select(*_aggregates()).where(*_filters(user_id, window))
+async def get_totals(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    window: Window,
+    team_id: int | None = None,
+) -> Totals:
+    stmt = select(*_aggregates()).where(*_filters(user_id, window, team_id))
     row = (await session.execute(stmt)).one()
     return _totals(*row)
 
 
 async def list_daily_totals(
-    session: AsyncSession, *, user_id: int, window: Window
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    window: Window,
+    team_id: int | None = None,
 ) -> list[DayTotals]:
     """Only days that have requests, ascending."""
     day = _utc_day(session).label("day")
     stmt = (
         select(day, *_aggregates())
-        .where(*_filters(user_id, window))
+        .where(*_filters(user_id, window, team_id))
         .group_by(day)
         .order_by(day)
     )
@@ -140,11 +158,15 @@ async def list_daily_totals(
 
 
 async def list_model_totals(
-    session: AsyncSession, *, user_id: int, window: Window
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    window: Window,
+    team_id: int | None = None,
 ) -> list[ModelTotals]:
     stmt = (
         select(RequestLog.provider, RequestLog.model, *_aggregates())
-        .where(*_filters(user_id, window))
+        .where(*_filters(user_id, window, team_id))
         .group_by(RequestLog.provider, RequestLog.model)
     )
     rows = (await session.execute(stmt)).all()
@@ -152,7 +174,11 @@ async def list_model_totals(
 
 
 async def list_provider_totals(
-    session: AsyncSession, *, user_id: int, window: Window
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    window: Window,
+    team_id: int | None = None,
 ) -> list[ProviderTotals]:
     stmt = (
         select(
@@ -160,7 +186,7 @@ async def list_provider_totals(
             func.count(func.distinct(RequestLog.model)),
             *_aggregates(),
         )
-        .where(*_filters(user_id, window))
+        .where(*_filters(user_id, window, team_id))
         .group_by(RequestLog.provider)
     )
     rows = (await session.execute(stmt)).all()
@@ -217,3 +243,72 @@ async def list_cache_totals(
         CacheTotals(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]))
         for r in rows
     ]
+
+
+async def sum_team_spend(
+    session: AsyncSession, *, team_ids: list[int], since: dt.datetime
+) -> dict[int, float]:
+    """What each team's gateway keys cost since ``since`` (teams with none: absent).
+    A key's team never changes, so joining the key gives the team of its calls."""
+    if not team_ids:
+        return {}
+    stmt = (
+        select(GatewayKey.team_id, func.coalesce(func.sum(RequestLog.cost), 0.0))
+        .join(GatewayKey, GatewayKey.id == RequestLog.gateway_key_id)
+        .where(GatewayKey.team_id.in_(team_ids), RequestLog.created_at >= since)
+        .group_by(GatewayKey.team_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {int(team_id): float(cost) for team_id, cost in rows if team_id is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTotals:
+    user_id: int
+    username: str
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTotals:
+    key_id: int
+    name: str
+    key_prefix: str
+    user_id: int
+    totals: Totals
+
+
+async def list_team_member_totals(
+    session: AsyncSession, *, team_id: int, window: Window
+) -> list[MemberTotals]:
+    """Per user, the calls of the team's keys in ``window``."""
+    stmt = (
+        select(RequestLog.user_id, User.username, *_aggregates())
+        .join(User, User.id == RequestLog.user_id)
+        .where(*_filters(None, window, team_id))
+        .group_by(RequestLog.user_id, User.username)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [MemberTotals(r[0], r[1], _totals(r[2], r[3], r[4])) for r in rows]
+
+
+async def list_team_key_totals(
+    session: AsyncSession, *, team_id: int, window: Window
+) -> list[KeyTotals]:
+    """Per gateway key of the team, its calls in ``window``."""
+    stmt = (
+        select(
+            GatewayKey.id,
+            GatewayKey.name,
+            GatewayKey.key_prefix,
+            GatewayKey.user_id,
+            *_aggregates(),
+        )
+        .join(GatewayKey, GatewayKey.id == RequestLog.gateway_key_id)
+        .where(*_filters(None, window, team_id))
+        .group_by(
+            GatewayKey.id, GatewayKey.name, GatewayKey.key_prefix, GatewayKey.user_id
+        )
+    )
+    rows = (await session.execute(stmt)).all()
+    return [KeyTotals(r[0], r[1], r[2], r[3], _totals(r[4], r[5], r[6])) for r in rows]

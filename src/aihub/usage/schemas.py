@@ -48,6 +48,24 @@ class ProviderSummary(BaseModel):
     models_count: int
 
 
+class MemberUsage(BaseModel):
+    user_id: int
+    username: str
+    requests: int
+    tokens: int
+    cost: float
+
+
+class KeyUsage(BaseModel):
+    key_id: int
+    name: str
+    key_prefix: str
+    user_id: int
+    requests: int
+    tokens: int
+    cost: float
+
+
 class UsageStatistics(BaseModel):
     """GET /api/statistics/usage. daily_usage lists only days with requests."""
 
@@ -59,6 +77,11 @@ class UsageStatistics(BaseModel):
     daily_usage: list[DailyUsage]
     model_usage: list[ModelUsage]
     provider_summary: list[ProviderSummary]
+    team_id: int | None = None
+    """With ?team_id: the figures are the team's (calls of its gateway keys),
+    broken down per member and per key below. Absent otherwise."""
+    member_usage: list[MemberUsage] | None = None
+    key_usage: list[KeyUsage] | None = None
 
 
 class PeriodUsage(BaseModel):

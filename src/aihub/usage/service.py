@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,8 @@ from aihub.usage.schemas import (
     AllTimeUsage,
     CacheSavings,
     DailyUsage,
+    KeyUsage,
+    MemberUsage,
     ModelUsage,
     PeriodCacheSavings,
     PeriodUsage,
@@ -87,14 +90,30 @@ async def get_usage_statistics(
     start_date: dt.date | None = None,
     end_date: dt.date | None = None,
     today: dt.date | None = None,
+    team_id: int | None = None,
 ) -> UsageStatistics:
+    """The caller's usage; with ``team_id`` the team's (its gateway keys'
+    calls, whoever made them), per member and per key too: for the team's
+    members and administrators only (404 for anyone else)."""
     start, end = resolve_period(start_date, end_date, today=today or today_utc())
     window = day_window(start, end)
-    totals = await repository.get_totals(session, user_id=user.id, window=window)
-    days = await repository.list_daily_totals(session, user_id=user.id, window=window)
-    models = await repository.list_model_totals(session, user_id=user.id, window=window)
+    if team_id is not None:
+        # teams.service imports this module (team spend): import it here.
+        from aihub.teams import service as teams_service
+
+        await teams_service.check_member(session, user=user, team_id=team_id)
+    uid = user.id
+    totals = await repository.get_totals(
+        session, user_id=uid, window=window, team_id=team_id
+    )
+    days = await repository.list_daily_totals(
+        session, user_id=uid, window=window, team_id=team_id
+    )
+    models = await repository.list_model_totals(
+        session, user_id=uid, window=window, team_id=team_id
+    )
     providers = await repository.list_provider_totals(
-        session, user_id=user.id, window=window
+        session, user_id=uid, window=window, team_id=team_id
     )
     model_usage = [
         ModelUsage(
@@ -135,7 +154,44 @@ async def get_usage_statistics(
         ],
         model_usage=model_usage,
         provider_summary=provider_summary,
+        **(await _team_breakdown(session, team_id, window) if team_id else {}),
     )
+
+
+async def _team_breakdown(
+    session: AsyncSession, team_id: int, window: Window
+) -> dict[str, Any]:
+    members = await repository.list_team_member_totals(
+        session, team_id=team_id, window=window
+    )
+    keys = await repository.list_team_key_totals(
+        session, team_id=team_id, window=window
+    )
+    member_usage = [
+        MemberUsage(
+            user_id=m.user_id,
+            username=m.username,
+            requests=m.totals.requests,
+            tokens=m.totals.tokens,
+            cost=_cost(m.totals.cost),
+        )
+        for m in members
+    ]
+    member_usage.sort(key=lambda m: (-m.cost, -m.requests, m.user_id))
+    key_usage = [
+        KeyUsage(
+            key_id=k.key_id,
+            name=k.name,
+            key_prefix=k.key_prefix,
+            user_id=k.user_id,
+            requests=k.totals.requests,
+            tokens=k.totals.tokens,
+            cost=_cost(k.totals.cost),
+        )
+        for k in keys
+    ]
+    key_usage.sort(key=lambda k: (-k.cost, -k.requests, k.key_id))
+    return {"team_id": team_id, "member_usage": member_usage, "key_usage": key_usage}
 
 
 def _period(start: dt.date, end: dt.date, totals: Totals) -> PeriodUsage:
@@ -210,4 +266,19 @@ async def _cache_savings(
         total=_cost(prompt_cache + response_cache),
         prompt_cache_tokens=prompt_tokens,
         cached_responses=responses,
+    )
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    """The first instant of the current calendar month, UTC (team budgets)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+
+
+async def team_month_spend(
+    session: AsyncSession, *, team_ids: list[int], now: dt.datetime | None = None
+) -> dict[int, float]:
+    """Each team's spend this calendar month (UTC), from the request log."""
+    return await repository.sum_team_spend(
+        session, team_ids=team_ids, since=month_start(now)
     )

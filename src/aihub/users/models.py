@@ -7,6 +7,8 @@ from aihub.core.db import Base, TimestampMixin
 
 ROLE_USER = "user"
 ROLE_ADMIN = "admin"
+ROLE_VIEWER = "viewer"
+"""Read-only: see aihub.access.policy."""
 
 
 class User(TimestampMixin, Base):
@@ -24,3 +26,7 @@ class User(TimestampMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
+
+    @property
+    def is_viewer(self) -> bool:
+        return self.role == ROLE_VIEWER

@@ -35,5 +35,5 @@ class UserRead(BaseModel):
 
 
 class UserAdminUpdate(BaseModel):
-    role: Literal["user", "admin"] | None = None
+    role: Literal["user", "admin", "viewer"] | None = None
     is_active: bool | None = None

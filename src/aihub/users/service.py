@@ -383,7 +383,7 @@ async def admin_update_user(
     loses_admin = (
         user.is_admin
         and user.is_active
-        and (data.role == ROLE_USER or data.is_active is False)
+        and (data.role not in (None, ROLE_ADMIN) or data.is_active is False)
     )
     if loses_admin:
         await _ensure_other_admin(session, user_id=user.id)

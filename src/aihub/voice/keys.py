@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.chat.llm import Target
 from aihub.core.db import utcnow
-from aihub.gateway import keys_repository
+from aihub.gateway import keys_repository, keys_service
 from aihub.gateway.caller import Caller, KeyPolicy
 from aihub.gateway.keys_errors import ModelNotAllowedError
 from aihub.gateway.keys_runtime import runtime_of
 from aihub.gateway.limits import check_request, model_allowed, record_usage
+from aihub.users import service as users_service
 from aihub.voice.errors import VoiceTokenInvalidError
 
 
@@ -44,7 +45,9 @@ async def check_session(app_state: Any, caller: Caller, target: Target) -> None:
         return
     check_model(policy, target)
     unlimited = dataclasses.replace(policy, models=(), rpm=None, tpm=None)
-    await check_request(app_state, dataclasses.replace(caller, key=unlimited), "", 0)
+    await check_request(
+        app_state, dataclasses.replace(caller, key=unlimited), "", 0, admit=False
+    )
 
 
 async def check_turn(
@@ -79,6 +82,14 @@ async def load_policy(
         raise VoiceTokenInvalidError("The gateway key of this session is not valid")
     runtime = await runtime_of(app_state)
     await runtime.spend.seed(key.id, key.spend_usd)
+    team = None
+    if key.team_id is not None:  # a team key: its team's limits hold too
+        owner = await users_service.get_user(session, user_id=user_id)
+        loaded = await keys_service.team_of_key(session, key=key, owner=owner)
+        if loaded is None:
+            raise VoiceTokenInvalidError("The gateway key of this session is not valid")
+        team, team_spend = loaded
+        await runtime.teams.seed(team.id, team_spend)
     return KeyPolicy(
         id=key.id,
         name=key.name,
@@ -86,6 +97,7 @@ async def load_policy(
         rpm=key.rpm,
         tpm=key.tpm,
         budget_usd=key.budget_usd,
+        team=team,
     )
 
 

@@ -1183,7 +1183,7 @@ export interface paths {
         };
         /**
          * Usage statistics for a period
-         * @description Inclusive UTC days; default the last 30 days ending today. daily_usage lists only days with requests; model_usage and provider_summary are ordered by cost desc, then requests desc.
+         * @description Inclusive UTC days; default the last 30 days ending today. daily_usage lists only days with requests; model_usage and provider_summary are ordered by cost desc, then requests desc. With team_id: the team's calls (through its gateway keys) with member_usage and key_usage, for the team's members and administrators (404 otherwise).
          */
         get: operations["get_usage_statistics_api_statistics_usage_get"];
         put?: never;
@@ -1249,6 +1249,128 @@ export interface paths {
         head?: never;
         /** Edit a key */
         patch: operations["update_key_api_gateway_keys__key_id__patch"];
+        trace?: never;
+    };
+    "/api/teams/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List teams
+         * @description Your teams (an administrator: every team), by id.
+         */
+        get: operations["list_teams_api_teams__get"];
+        put?: never;
+        /** Create a team (administrators) */
+        post: operations["create_team_api_teams__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One team */
+        get: operations["get_team_api_teams__team_id__get"];
+        /**
+         * Update a team
+         * @description Partial. Owners edit all but budget_usd (administrators only).
+         */
+        put: operations["update_team_api_teams__team_id__put"];
+        post?: never;
+        /**
+         * Delete a team (administrators)
+         * @description Its members, invitations and gateway keys go with it.
+         */
+        delete: operations["delete_team_api_teams__team_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's members */
+        get: operations["list_members_api_teams__team_id__members_get"];
+        put?: never;
+        /** Add a member (owners, administrators) */
+        post: operations["add_member_api_teams__team_id__members_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a member's role (owners, administrators) */
+        put: operations["update_member_api_teams__team_id__members__user_id__put"];
+        post?: never;
+        /** Remove a member (owners, administrators; a member may leave) */
+        delete: operations["remove_member_api_teams__team_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite by email (owners, administrators)
+         * @description The token is in this answer only; it is stored hashed.
+         */
+        post: operations["create_invitation_api_teams__team_id__invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invitations/{token}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description The signed-in user whose email the invitation names joins the team. 404 unknown token, 409 already used, 410 expired, 403 another email.
+         */
+        post: operations["accept_invitation_api_invitations__token__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/messages": {
@@ -2113,6 +2235,8 @@ export interface components {
             budget_usd?: number | null;
             /** Expires At */
             expires_at?: string | null;
+            /** Team Id */
+            team_id?: number | null;
         };
         /** GatewayKeyCreated */
         GatewayKeyCreated: {
@@ -2120,6 +2244,8 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /** Team Id */
+            team_id?: number | null;
             /** Key Prefix */
             key_prefix: string;
             /** Models */
@@ -2152,6 +2278,8 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /** Team Id */
+            team_id?: number | null;
             /** Key Prefix */
             key_prefix: string;
             /** Models */
@@ -2286,6 +2414,72 @@ export interface components {
             entities?: {
                 [key: string]: unknown;
             };
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /**
+             * Role
+             * @default member
+             * @enum {string}
+             */
+            role?: "owner" | "member";
+            /**
+             * Expires In Hours
+             * @default 72
+             */
+            expires_in_hours?: number;
+        };
+        /** InvitationCreated */
+        InvitationCreated: {
+            /** Id */
+            id: number;
+            /** Team Id */
+            team_id: number;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Accepted At */
+            accepted_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Token */
+            token: string;
+            /** Link */
+            link: string;
+        };
+        /** KeyUsage */
+        KeyUsage: {
+            /** Key Id */
+            key_id: number;
+            /** Name */
+            name: string;
+            /** Key Prefix */
+            key_prefix: string;
+            /** User Id */
+            user_id: number;
+            /** Requests */
+            requests: number;
+            /** Tokens */
+            tokens: number;
+            /** Cost */
+            cost: number;
         };
         /**
          * LoginRequest
@@ -2521,6 +2715,19 @@ export interface components {
             last_seen_s: number | null;
             /** Warning */
             warning: string | null;
+        };
+        /** MemberUsage */
+        MemberUsage: {
+            /** User Id */
+            user_id: number;
+            /** Username */
+            username: string;
+            /** Requests */
+            requests: number;
+            /** Tokens */
+            tokens: number;
+            /** Cost */
+            cost: number;
         };
         /**
          * MessageBranchesRead
@@ -3304,6 +3511,114 @@ export interface components {
             /** Speculative */
             speculative?: boolean | null;
         };
+        /** TeamCreate */
+        TeamCreate: {
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /** Models */
+            models?: string[] | null;
+            /** Rpm */
+            rpm?: number | null;
+            /** Tpm */
+            tpm?: number | null;
+            /** Budget Usd */
+            budget_usd?: number | null;
+        };
+        /** TeamMemberCreate */
+        TeamMemberCreate: {
+            /** User Id */
+            user_id: number;
+            /**
+             * Role
+             * @default member
+             * @enum {string}
+             */
+            role?: "owner" | "member";
+        };
+        /** TeamMemberRead */
+        TeamMemberRead: {
+            /** Team Id */
+            team_id: number;
+            /** User Id */
+            user_id: number;
+            /** Username */
+            username: string;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** TeamMemberUpdate */
+        TeamMemberUpdate: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member";
+        };
+        /** TeamRead */
+        TeamRead: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Models */
+            models: string[];
+            /** Rpm */
+            rpm: number | null;
+            /** Tpm */
+            tpm: number | null;
+            /** Budget Usd */
+            budget_usd: number | null;
+            /**
+             * Spend Usd
+             * @default 0
+             */
+            spend_usd?: number;
+            /** Role */
+            role?: ("owner" | "member") | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * TeamUpdate
+         * @description Partial. A null clears description, models (all allowed), rpm, tpm and
+         *     budget_usd; a null name is ignored. budget_usd is an administrator's.
+         */
+        TeamUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Models */
+            models?: string[] | null;
+            /** Rpm */
+            rpm?: number | null;
+            /** Tpm */
+            tpm?: number | null;
+            /** Budget Usd */
+            budget_usd?: number | null;
+        };
         /** TextPart */
         TextPart: {
             /**
@@ -3642,6 +3957,12 @@ export interface components {
             model_usage: components["schemas"]["ModelUsage"][];
             /** Provider Summary */
             provider_summary: components["schemas"]["ProviderSummary"][];
+            /** Team Id */
+            team_id?: number | null;
+            /** Member Usage */
+            member_usage?: components["schemas"]["MemberUsage"][] | null;
+            /** Key Usage */
+            key_usage?: components["schemas"]["KeyUsage"][] | null;
         };
         /**
          * UsageSummary
@@ -3657,7 +3978,7 @@ export interface components {
         /** UserAdminUpdate */
         UserAdminUpdate: {
             /** Role */
-            role?: ("user" | "admin") | null;
+            role?: ("user" | "admin" | "viewer") | null;
             /** Is Active */
             is_active?: boolean | null;
         };
@@ -8106,6 +8427,8 @@ export interface operations {
                 start_date?: string | null;
                 /** @description YYYY-MM-DD */
                 end_date?: string | null;
+                /** @description A team of yours */
+                team_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -8124,6 +8447,13 @@ export interface operations {
             };
             /** @description Error in the seed shape: error, error_message, error_type */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8313,6 +8643,633 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["GatewayKeyRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_teams_api_teams__get: {
+        parameters: {
+            query?: {
+                skip?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamRead"][];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_team_api_teams__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_team_api_teams__team_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_team_api_teams__team_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_team_api_teams__team_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_members_api_teams__team_id__members_get: {
+        parameters: {
+            query?: {
+                skip?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberRead"][];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_member_api_teams__team_id__members_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamMemberCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_member_api_teams__team_id__members__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamMemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_member_api_teams__team_id__members__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_invitation_api_teams__team_id__invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_invitation_api_invitations__token__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberRead"];
+                };
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error in the seed shape: error, error_message, error_type */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
