@@ -39,6 +39,7 @@ from aihub.gateway.persist import (
     store_request,
 )
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
+from aihub.gateway.responses_api import router as responses_router
 from aihub.gateway.routing import route_model
 from aihub.providers.base import ProviderError, Usage
 from aihub.providers.forward import ForwardResponse
@@ -49,6 +50,7 @@ from aihub.usage.writer import RequestLogWriter
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["gateway (OpenAI-compatible)"])
+router.include_router(responses_router)  # /v1/responses (responses_api.py)
 
 OVERHEAD_HEADER = "x-aihub-overhead-ms"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
