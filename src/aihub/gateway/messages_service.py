@@ -47,6 +47,7 @@ from aihub.gateway.translate_anthropic import (
     new_message_id,
     request_from_anthropic,
 )
+from aihub.gateway.validation import check_anthropic_messages
 from aihub.provider_keys.lease import Lease
 from aihub.providers.base import (
     ChatRequest,
@@ -176,6 +177,7 @@ async def create_message(
 ) -> Response:
     started = time.perf_counter()
     body = parse_body(raw)
+    check_anthropic_messages(body, require_max_tokens=True)
     ctx = await _context(state, caller, body, raw, started)
     stream = body.get("stream") is True
     if _is_passthrough(ctx.target):
@@ -449,6 +451,7 @@ async def count_tokens(
     with the catalog's tokenizer."""
     started = time.perf_counter()
     body = parse_body(raw)
+    check_anthropic_messages(body, require_max_tokens=False)
     ctx = await _context(state, caller, body, raw, started)
     if _is_passthrough(ctx.target):
         if body.get("model") != ctx.target.api_model:

@@ -109,18 +109,21 @@ class _Call:
         self.call = call
         self.prompt_chars = prompt_chars
         self.started = time.perf_counter()
-        self.stored: StoredResponse | None = None
+        self.stored: StoredResponse | None = None  # a stored stream
+        self.previous: Found | None = None
+        self.thread_id: int | None = None
         self.head = ResponseHead(id=new_id("resp"), model=call.target.model)
 
     def attach(self, stored: StoredResponse) -> None:
         self.stored = stored
+        self.thread_id = stored.thread_id
         self.head.id = stored.id
 
     def headers(self, upstream_s: float) -> dict[str, str]:
         overhead = max(0.0, time.perf_counter() - self.started - upstream_s) * 1000
         out = {OVERHEAD_HEADER: f"{overhead:.2f}"}
-        if self.stored is not None:
-            out[THREAD_HEADER] = str(self.stored.thread_id)
+        if self.thread_id is not None:
+            out[THREAD_HEADER] = str(self.thread_id)
         return out
 
     async def usage(self, reported: Usage | None, text: str) -> Usage:
@@ -164,9 +167,22 @@ class _Call:
             await record_usage(self.state, self.caller, usage.total_tokens, cost)
 
     async def save(self, response: dict[str, Any], usage: Usage | None) -> None:
+        """A stored stream's end; a stored non-streamed response whole, in one
+        transaction (its id is then the stored one)."""
         if self.stored is not None:
             text = output_text(response.get("output") or [])
             await self.stored.finish(response, text=text, usage=usage)
+        elif self.req.store and not self.req.stream:
+            self.head.id, self.thread_id = await responses_store.store_complete(
+                self.state.sessionmaker,
+                user_id=self.caller.user_id,
+                target=self.call.target,
+                items=self.req.items,
+                instructions=self.req.instructions,
+                previous=self.previous,
+                response=response,
+                usage=usage,
+            )
 
     async def failed(self, exc: BaseException) -> AihubError:
         """An error before any answer: recorded, stored as a failed response."""
@@ -214,8 +230,9 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
         wait_s=state.settings.key_wait_s,
     )
     ctx = _Call(state, caller, req, call, len(raw))
+    ctx.previous = previous
     builder = CompletionBuilder()
-    if req.store:
+    if req.store and req.stream:
         ctx.attach(
             await responses_store.begin(
                 state.chat_runs,
@@ -271,7 +288,7 @@ async def _complete(ctx: _Call, call: LlmCall, chat_request: ChatRequest) -> Res
         incomplete=incomplete,
     )
     cost = ctx.record(usage, "ok")
-    await ctx.save(response, usage)
+    await ctx.save(response, usage)  # sets the stored id
     return Response(
         orjson.dumps(response),
         media_type="application/json",

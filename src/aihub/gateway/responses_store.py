@@ -41,6 +41,24 @@ log = structlog.get_logger(__name__)
 _ID = re.compile(r"^resp_([0-9a-f]{1,12})_([0-9a-f]{1,12})_([0-9a-f]{16})$")
 
 
+# A response's status as its answer's message status.
+_STATUSES = {
+    "completed": "complete",
+    "incomplete": "complete",
+    "failed": "error",
+    "cancelled": "stopped",
+}
+
+
+def output_text_of(response: dict[str, Any]) -> str:
+    return "".join(
+        str(part.get("text") or "")
+        for item in response.get("output") or ()
+        if item.get("type") == "message"
+        for part in item.get("content") or ()
+    )
+
+
 class ResponseNotFoundError(NotFoundError):
     def __init__(self, response_id: str) -> None:
         super().__init__(f"Response with id '{response_id}' not found.")
@@ -196,26 +214,6 @@ class StoredResponse:
 
     async def _store(self, response: dict[str, Any], text: str, usage: Any) -> None:
         target = self.spec.target
-        status = {
-            "completed": "complete",
-            "incomplete": "complete",
-            "failed": "error",
-            "cancelled": "stopped",
-        }.get(str(response.get("status")), "interrupted")
-        meta: dict[str, Any] = {
-            "source": "gateway",
-            "response_token": self.token,
-            "response": response,
-        }
-        tokens = None
-        if usage is not None:
-            tokens = usage.completion_tokens
-            meta["tokens"] = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-            meta["cost"] = cost_of(target.provider, target.model, usage)
         async with self.hub.sessionmaker() as session:
             answer = await threads_repository.get_message(
                 session,
@@ -225,11 +223,115 @@ class StoredResponse:
             if answer is None:  # the thread was deleted meanwhile
                 return
             answer.content = text
-            answer.status = status
-            answer.tokens = tokens
-            answer.meta_data = meta
+            answer.status = _STATUSES.get(str(response.get("status")), "interrupted")
+            answer.meta_data, answer.tokens = _answer_meta(
+                self.token, response, usage, target
+            )
             answer.updated_at = utcnow()
             await session.commit()
+
+
+async def _exchange(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    target: Target,
+    items: list[dict[str, Any]],
+    instructions: str | None,
+    previous: Found | None,
+) -> tuple[Thread, Message]:
+    """The thread (the previous response's, or a new one, source ``gateway``)
+    and the question under the previous answer, flushed."""
+    question_text = _summary(items)
+    if previous is not None:
+        thread = await threads_repository.get_thread(
+            session, user_id=user_id, thread_id=previous.thread.id
+        )
+        if thread is None:
+            raise ResponseNotFoundError(str(previous.response.get("id")))
+        parent: int | None = previous.answer.id
+    else:
+        thread = threads_repository.add_thread(
+            session,
+            user_id=user_id,
+            title=threads_service.derive_title(None, question_text),
+            provider=target.provider,
+            model=target.model,
+            source="gateway",
+            system_prompt=instructions,
+            last_message_at=utcnow(),
+        )
+        await session.flush()
+        parent = None
+    question = await threads_service.add_message(
+        session,
+        thread=thread,
+        role="user",
+        content=question_text,
+        parent_id=parent,
+        meta_data={"source": "gateway", "response_input": items},
+    )
+    return thread, question
+
+
+def _answer_meta(
+    token: str, response: dict[str, Any], usage: Any, target: Target
+) -> tuple[dict[str, Any], int | None]:
+    meta: dict[str, Any] = {
+        "source": "gateway",
+        "response_token": token,
+        "response": response,
+    }
+    tokens = None
+    if usage is not None:
+        tokens = usage.completion_tokens
+        meta["tokens"] = {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        }
+        meta["cost"] = cost_of(target.provider, target.model, usage)
+    return meta, tokens
+
+
+async def store_complete(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    user_id: int,
+    target: Target,
+    items: list[dict[str, Any]],
+    instructions: str | None,
+    previous: Found | None,
+    response: dict[str, Any],
+    usage: Any,
+) -> tuple[str, int]:
+    """A finished (non-streamed) response in one transaction: the question and
+    the answer; sets ``response["id"]`` and returns it with the thread's id."""
+    token = secrets.token_hex(8)
+    async with sessionmaker() as session:
+        thread, question = await _exchange(
+            session,
+            user_id=user_id,
+            target=target,
+            items=items,
+            instructions=instructions,
+            previous=previous,
+        )
+        answer = await threads_service.add_message(
+            session,
+            thread=thread,
+            role="assistant",
+            content=output_text_of(response),
+            parent_id=question.id,
+            model=target.model,
+            provider=target.provider,
+            status=_STATUSES.get(str(response.get("status")), "interrupted"),
+        )
+        response["id"] = _make_id(thread.id, answer.id, token)
+        answer.meta_data, answer.tokens = _answer_meta(token, response, usage, target)
+        thread_id = thread.id
+        await session.commit()
+    return response["id"], thread_id
 
 
 async def begin(
@@ -242,39 +344,18 @@ async def begin(
     previous: Found | None,
     source: Callable[[], str],
 ) -> StoredResponse:
-    """The question and an in-progress answer, committed before the upstream
-    call: in the previous response's thread, under its answer, or in a new
-    thread (source ``gateway``)."""
+    """The question and an in-progress answer, committed before a streamed
+    call (its id goes out in ``response.created``), in the previous response's
+    thread under its answer, or in a new thread."""
     token = secrets.token_hex(8)
-    question_text = _summary(items)
     async with hub.sessionmaker() as session:
-        if previous is not None:
-            thread = await threads_repository.get_thread(
-                session, user_id=user_id, thread_id=previous.thread.id
-            )
-            if thread is None:
-                raise ResponseNotFoundError(str(previous.response.get("id")))
-            parent: int | None = previous.answer.id
-        else:
-            thread = threads_repository.add_thread(
-                session,
-                user_id=user_id,
-                title=threads_service.derive_title(None, question_text),
-                provider=target.provider,
-                model=target.model,
-                source="gateway",
-                system_prompt=instructions,
-                last_message_at=utcnow(),
-            )
-            await session.flush()
-            parent = None
-        question = await threads_service.add_message(
+        thread, question = await _exchange(
             session,
-            thread=thread,
-            role="user",
-            content=question_text,
-            parent_id=parent,
-            meta_data={"source": "gateway", "response_input": items},
+            user_id=user_id,
+            target=target,
+            items=items,
+            instructions=instructions,
+            previous=previous,
         )
         answer = await threads_service.add_message(
             session,

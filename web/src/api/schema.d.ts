@@ -152,7 +152,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models available through the gateway */
+        /**
+         * Models the caller can be served through the gateway
+         * @description What this caller (and this gateway key) can call: see catalog/served.py.
+         *     An Anthropic client (``anthropic-version`` header) gets Anthropic's shape.
+         */
         get: operations["list_models_v1_models_get"];
         put?: never;
         post?: never;
@@ -7395,6 +7399,8 @@ export interface operations {
             query?: {
                 /** @description Only these kinds (repeatable: ?kind=chat&kind=image) */
                 kind?: ("chat" | "embedding" | "image" | "video" | "stt" | "tts")[] | null;
+                /** @description Only what the caller can be served: models of providers they (or a global key) hold a key for, and their servers' models, as GET /v1/models lists them */
+                served?: boolean;
             };
             header?: never;
             path?: never;
