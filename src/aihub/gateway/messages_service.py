@@ -38,7 +38,7 @@ from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
-from aihub.gateway.routing import route_model
+from aihub.gateway.routing import listed_by_servers, route_model
 from aihub.gateway.translate_anthropic import (
     AnthropicStream,
     MessagesRequestInvalidError,
@@ -162,7 +162,10 @@ async def _context(
     """Route the model, then check the key's model list, budget and limits
     (tokens estimated at a quarter of the body's bytes)."""
     model = str(body["model"]).strip()
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=model)
+    listed = listed_by_servers(state, caller.user_id)
+    target = await route_model(
+        state.key_pool, user_id=caller.user_id, model=model, listed=listed
+    )
     headers = await limits.check_request(state, caller, model, len(raw) // 4)
     return CallContext(state, caller, target, started=started, limit_headers=headers)
 

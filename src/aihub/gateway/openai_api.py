@@ -40,7 +40,7 @@ from aihub.gateway.persist import (
 )
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
 from aihub.gateway.responses_api import router as responses_router
-from aihub.gateway.routing import route_model
+from aihub.gateway.routing import listed_by_servers, route_model
 from aihub.gateway.validation import check_chat_completions, check_embeddings
 from aihub.providers.base import ProviderError, Usage
 from aihub.providers.forward import ForwardResponse
@@ -194,7 +194,12 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     limit_headers = await check_request(
         state, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    target = await route_model(
+        state.key_pool,
+        user_id=caller.user_id,
+        model=raw_model,
+        listed=listed_by_servers(state, caller.user_id),
+    )
     store = await store_request(request, caller, data, target)
     if store is None:
         return await _chat(request, caller, data, target, started, limit_headers)
@@ -366,7 +371,12 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
     limit_headers = await check_request(
         state, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    target = await route_model(
+        state.key_pool,
+        user_id=caller.user_id,
+        model=raw_model,
+        listed=listed_by_servers(state, caller.user_id),
+    )
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
         raise BadRequestError(f"{target.provider} does not serve embeddings here")

@@ -50,7 +50,7 @@ from aihub.gateway.responses_wire import (
     response_object,
     status_of,
 )
-from aihub.gateway.routing import route_model
+from aihub.gateway.routing import listed_by_servers, route_model
 from aihub.providers.base import (
     ChatRequest,
     CompletionBuilder,
@@ -207,7 +207,12 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
     raw = await request.body()
     req = parse_request(parse_body(raw))
     limit_headers = await check_request(state, caller, req.model, len(raw) // 4)
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=req.model)
+    target = await route_model(
+        state.key_pool,
+        user_id=caller.user_id,
+        model=req.model,
+        listed=listed_by_servers(state, caller.user_id),
+    )
     previous: Found | None = None
     history: list[dict[str, Any]] = []
     if req.previous_response_id is not None:
