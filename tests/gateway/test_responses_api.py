@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -458,6 +459,48 @@ class TestStreaming:
         stored = await sdk.responses.retrieve(final.id)
         assert stored.output_text == "one two three"
         assert stored.status == "completed"
+
+    async def test_a_stream_in_progress_is_retrievable(
+        self,
+        http: httpx.AsyncClient,
+        user: Account,
+        fake_upstream: FakeUpstream,
+    ) -> None:
+        """The stored answer exists from response.created on, in_progress with
+        its text growing in the thread, then completed."""
+        await add_key(http, user, fake_upstream, "sk-r-ip")
+        gate = threading.Event()
+        fake_upstream.script(
+            "sk-r-ip", [Reply(text="alpha beta gamma", chunks=3, gate=gate)]
+        )
+        body = {"model": "gpt-4o-mini", "input": "Go", "stream": True}
+        try:
+            async with http.stream(
+                "POST", "/v1/responses", json=body, headers=user.headers
+            ) as response:
+                assert response.status_code == 200
+                lines = response.aiter_lines()
+                created = None
+                async for line in lines:
+                    if line.startswith("data:"):
+                        created = json.loads(line[5:])
+                        break
+                assert created is not None
+                assert created["type"] == "response.created"
+                response_id = created["response"]["id"]
+                during = await http.get(
+                    f"/v1/responses/{response_id}", headers=user.headers
+                )
+                assert during.status_code == 200
+                assert during.json()["status"] == "in_progress"
+                assert during.json()["id"] == response_id
+                gate.set()
+                _ = [line async for line in lines]
+        finally:
+            gate.set()
+        after = await http.get(f"/v1/responses/{response_id}", headers=user.headers)
+        assert after.json()["status"] == "completed"
+        assert after.json()["output"][0]["content"][0]["text"] == "alpha beta gamma"
 
     async def test_stream_sequence_numbers_and_function_call(
         self,

@@ -247,6 +247,9 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
                 instructions=req.instructions,
                 previous=previous,
                 source=lambda: builder.text,
+                snapshot=response_object(
+                    req, ctx.head, status="in_progress", output=[]
+                ),
             )
         )
     try:

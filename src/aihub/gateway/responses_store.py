@@ -77,13 +77,16 @@ def _make_id(thread_id: int, message_id: int, token: str) -> str:
 
 @dataclass(slots=True)
 class Found:
+    id: str
     thread: Thread
     answer: Message
     question: Message | None
 
     @property
     def response(self) -> dict[str, Any]:
+        """The stored object (an answer still streaming: its opening snapshot)."""
         stored: dict[str, Any] = dict(self.answer.meta_data.get("response") or {})
+        stored["id"] = self.id
         if self.answer.status == "interrupted" and stored.get("status") in (
             "in_progress",
             None,
@@ -123,7 +126,7 @@ async def _find(session: AsyncSession, *, user_id: int, response_id: str) -> Fou
         question = await threads_repository.get_message(
             session, thread_id=thread.id, message_id=answer.parent_id
         )
-    return Found(thread, answer, question)
+    return Found(response_id, thread, answer, question)
 
 
 async def find(
@@ -343,6 +346,7 @@ async def begin(
     instructions: str | None,
     previous: Found | None,
     source: Callable[[], str],
+    snapshot: dict[str, Any],
 ) -> StoredResponse:
     """The question and an in-progress answer, committed before a streamed
     call (its id goes out in ``response.created``), in the previous response's
@@ -366,7 +370,11 @@ async def begin(
             model=target.model,
             provider=target.provider,
             status="streaming",
-            meta_data={"source": "gateway", "response_token": token},
+            meta_data={
+                "source": "gateway",
+                "response_token": token,
+                "response": snapshot,
+            },
         )
         await session.commit()
         spec = RunSpec(

@@ -66,6 +66,7 @@ _KNOWN_FIELDS = frozenset(
         "service_tier",
         "stream_options",
         "prompt_cache_key",
+        "prompt_cache_retention",
         "safety_identifier",
         "top_logprobs",
         "max_tool_calls",
