@@ -59,8 +59,12 @@ class Target:
 
     @property
     def api_model(self) -> str:
+        """The catalog's upstream id, for the model's own provider only: a
+        server that lists "claude-3-5-haiku" gets that name, not Anthropic's."""
         info = catalog_service.find_model(self.provider, self.model)
-        return info.api_model if info is not None else self.model
+        if info is None or info.provider != self.provider:
+            return self.model
+        return info.api_model
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model}"

@@ -12,6 +12,7 @@ from aihub.catalog.schemas import (
     TokenCountRead,
     TokenCountRequest,
 )
+from aihub.catalog.served import providers_with_keys, served_models
 from aihub.core.deps import DbSession
 from aihub.provider_keys.discovery import discovered_models
 
@@ -32,9 +33,32 @@ async def available_models(
         list[Kind] | None,
         Query(description="Only these kinds (repeatable: ?kind=chat&kind=image)"),
     ] = None,
+    served: Annotated[
+        bool,
+        Query(
+            description="Only what the caller can be served: models of providers "
+            "they (or a global key) hold a key for, and their servers' models, "
+            "as GET /v1/models lists them"
+        ),
+    ] = False,
 ) -> AvailableModelList:
-    discovered = await discovered_models(session, request.app.state, user_id=user.id)
-    return service.available_models(discovered, kinds=kind)
+    state = request.app.state
+    discovered = await discovered_models(session, state, user_id=user.id)
+    listed = service.available_models(discovered, kinds=kind)
+    if not served:
+        return listed
+    usable = {
+        (m.provider, m.id)
+        for m in await served_models(state, session, user_id=user.id, kinds=None)
+    }
+    keyed = await providers_with_keys(state.key_pool, user_id=user.id)
+    listed.models = [
+        row
+        for row in listed.models
+        if (row.provider, row.id) in usable
+        or (row.provider in keyed and row.source == "catalog")
+    ]
+    return listed
 
 
 @tokens_router.post(

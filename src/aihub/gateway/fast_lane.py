@@ -3,11 +3,11 @@
 Under load, FastAPI's routing, dependency solving and its exception and
 exit-stack middleware cost about as much CPU as the gateway's own work on a
 pass-through call. The lane sits inside our request middleware (so request id,
-body limit, metrics and CORS still apply) and sends ``POST /v1/chat/completions``
-and ``POST /v1/embeddings`` straight to the same handler functions the FastAPI
-routes use, with the caller resolved the same way and errors rendered by the
-app's own exception handlers. Everything else, and the OpenAPI docs of these
-routes, go through FastAPI unchanged.
+body limit, metrics and CORS still apply) and sends ``POST /v1/chat/completions``,
+``POST /v1/responses`` and ``POST /v1/embeddings`` straight to the same handler
+functions the FastAPI routes use, with the caller resolved the same way and
+errors rendered by the app's own exception handlers. Everything else, and the
+OpenAPI docs of these routes, go through FastAPI unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aihub.gateway import openai_api
+from aihub.gateway import openai_api, responses_api
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import get_caller
 
@@ -30,6 +30,7 @@ ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 FAST_ROUTES: dict[str, Handler] = {
     "/v1/chat/completions": openai_api.chat_completions,
     "/v1/embeddings": openai_api.embeddings,
+    "/v1/responses": responses_api.create_response,
 }
 
 

@@ -40,7 +40,7 @@ from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
-from aihub.gateway.routing import route_model
+from aihub.gateway.routing import listed_by_servers, route_model
 from aihub.gateway.translate_anthropic import (
     AnthropicStream,
     MessagesRequestInvalidError,
@@ -48,6 +48,7 @@ from aihub.gateway.translate_anthropic import (
     new_message_id,
     request_from_anthropic,
 )
+from aihub.gateway.validation import check_anthropic_messages
 from aihub.provider_keys.lease import Lease
 from aihub.providers.base import (
     ChatRequest,
@@ -162,7 +163,10 @@ async def _context(
     """Route the model, then check the key's model list, budget and limits
     (tokens estimated at a quarter of the body's bytes)."""
     model = str(body["model"]).strip()
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=model)
+    listed = listed_by_servers(state, caller.user_id)
+    target = await route_model(
+        state.key_pool, user_id=caller.user_id, model=model, listed=listed
+    )
     headers = await limits.check_request(state, caller, model, len(raw) // 4)
     return CallContext(state, caller, target, started=started, limit_headers=headers)
 
@@ -177,6 +181,7 @@ async def create_message(
 ) -> Response:
     started = time.perf_counter()
     body = parse_body(raw)
+    check_anthropic_messages(body, require_max_tokens=True)
     ctx = await _context(state, caller, body, raw, started)
     stream = body.get("stream") is True
     targets = ctx.llm.targets(ctx.target)  # the model, then its fallbacks
@@ -489,6 +494,7 @@ async def count_tokens(
     with the catalog's tokenizer."""
     started = time.perf_counter()
     body = parse_body(raw)
+    check_anthropic_messages(body, require_max_tokens=False)
     ctx = await _context(state, caller, body, raw, started)
     if _is_passthrough(ctx.target):
         if body.get("model") != ctx.target.api_model:

@@ -25,7 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from aihub.calls.client import LlmClient, Target
 from aihub.calls.errors import as_hub_error
 from aihub.calls.stream_errors import stream_error
-from aihub.catalog import service as catalog_service
+from aihub.catalog.served import served_models
 from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
 from aihub.core.json_limits import json_problem
 from aihub.files import service as files_service
@@ -40,7 +40,9 @@ from aihub.gateway.persist import (
     store_request,
 )
 from aihub.gateway.relay import UsageChunkFilter, open_forward_call
-from aihub.gateway.routing import route_model
+from aihub.gateway.responses_api import router as responses_router
+from aihub.gateway.routing import listed_by_servers, route_model
+from aihub.gateway.validation import check_chat_completions, check_embeddings
 from aihub.providers.base import ProviderError, Usage
 from aihub.providers.forward import ForwardResponse
 from aihub.providers.registry import get_forwarding_adapter
@@ -50,6 +52,7 @@ from aihub.usage.writer import RequestLogWriter
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["gateway (OpenAI-compatible)"])
+router.include_router(responses_router)  # /v1/responses (responses_api.py)
 
 OVERHEAD_HEADER = "x-aihub-overhead-ms"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -186,12 +189,18 @@ async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     started = time.perf_counter()
     state = request.app.state
     data = await _json_body(request)
-    await _check_image_links(request, data)
     raw_model = _model_of(data)
+    check_chat_completions(data)  # 400 before any upstream call
+    await _check_image_links(request, data)
     limit_headers = await check_request(
         state, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    target = await route_model(
+        state.key_pool,
+        user_id=caller.user_id,
+        model=raw_model,
+        listed=listed_by_servers(state, caller.user_id),
+    )
     store = await store_request(request, caller, data, target)
     if store is None:
         return await _chat(request, caller, data, target, started, limit_headers)
@@ -359,10 +368,16 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
     state = request.app.state
     data = await _json_body(request)
     raw_model = _model_of(data)
+    check_embeddings(data)
     limit_headers = await check_request(
         state, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(state.key_pool, user_id=caller.user_id, model=raw_model)
+    target = await route_model(
+        state.key_pool,
+        user_id=caller.user_id,
+        model=raw_model,
+        listed=listed_by_servers(state, caller.user_id),
+    )
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
         raise BadRequestError(f"{target.provider} does not serve embeddings here")
@@ -396,22 +411,37 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
     )
 
 
-@router.get("/models", summary="Models available through the gateway")
-async def list_models(caller: GatewayCaller) -> Response:
+@router.get("/models", summary="Models the caller can be served through the gateway")
+async def list_models(request: Request, caller: GatewayCaller) -> Response:
+    """What this caller (and this gateway key) can call: see catalog/served.py.
+    An Anthropic client (``anthropic-version`` header) gets Anthropic's shape."""
+    state = request.app.state
+    async with state.sessionmaker() as session:
+        served = await served_models(state, session, user_id=caller.user_id)
     policy = caller.key
-    rows = [
-        {
-            "id": info.id,
-            "object": "model",
-            "created": 0,
-            "owned_by": info.provider,
+    rows = [m for m in served if policy is None or model_allowed(policy, m.id)]
+    if request.headers.get("anthropic-version"):
+        data = [
+            {
+                "type": "model",
+                "id": m.id,
+                "display_name": m.info.name if m.info is not None else m.id,
+                "created_at": "1970-01-01T00:00:00Z",
+            }
+            for m in rows
+        ]
+        body: dict[str, Any] = {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
         }
-        for info in catalog_service.list_models()
-        if info.kind in ("chat", "embedding")
-        and (policy is None or model_allowed(policy, info.id))
-    ]
-    unique = list({r["id"]: r for r in reversed(rows)}.values())[::-1]
-    return Response(
-        orjson.dumps({"object": "list", "data": unique}),
-        media_type="application/json",
-    )
+    else:
+        body = {
+            "object": "list",
+            "data": [
+                {"id": m.id, "object": "model", "created": 0, "owned_by": m.provider}
+                for m in rows
+            ],
+        }
+    return Response(orjson.dumps(body), media_type="application/json")
