@@ -149,11 +149,11 @@ async def _empty_tables(url: str) -> None:
 
 
 async def _flush_redis(url: str) -> None:
-    import redis.asyncio as redis_asyncio
+    from aihub.infra.redis_client import build_redis_client, close_client, flush
 
-    client = redis_asyncio.from_url(url)
-    await client.flushdb()
-    await client.aclose()
+    client = build_redis_client(url)
+    await flush(client)
+    await close_client(client)
 
 
 def _shares_app(request: pytest.FixtureRequest) -> bool:

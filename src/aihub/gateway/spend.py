@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as redis_asyncio
 import structlog
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,7 +58,7 @@ class SpendLedger:
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
-        redis: redis_asyncio.Redis | None,
+        redis: redis_asyncio.Redis | RedisCluster | None,
         flush_interval_s: float = 1.0,
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -133,7 +134,12 @@ class SpendLedger:
         if self._redis is None:
             return {k: self._totals[k] for k in ids if k in self._totals}
         try:
-            values = await self._redis.mget([PREFIX + str(k) for k in ids])
+            names = [PREFIX + str(k) for k in ids]
+            if isinstance(self._redis, RedisCluster):
+                # One counter per key, each in its own slot: one MGET per node.
+                values = await self._redis.mget_nonatomic(names)
+            else:
+                values = await self._redis.mget(names)
         except RedisError as exc:
             log.warning("gateway_spend_read_failed", error=str(exc))
             return {}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
 import structlog
 from redis.exceptions import RedisError
+
+from aihub.infra.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -14,7 +15,7 @@ PREFIX = "aihub:cache:"
 class RedisCache:
     """Shares the process's Redis client; failures degrade to misses (logged)."""
 
-    def __init__(self, client: redis_asyncio.Redis, *, prefix: str = PREFIX) -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = PREFIX) -> None:
         self._client = client
         self._prefix = prefix
 

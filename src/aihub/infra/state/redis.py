@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import redis.asyncio as redis_asyncio
 import structlog
 from redis.exceptions import RedisError
 
 from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +28,7 @@ return ARGV[1]
 
 
 class RedisKeyValueStore:
-    def __init__(self, client: redis_asyncio.Redis, *, prefix: str = PREFIX) -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = PREFIX) -> None:
         self._client = client
         self._prefix = prefix
         self._max_deadline = client.register_script(MAX_DEADLINE_SCRIPT)
