@@ -76,6 +76,11 @@ def _per_worker_urls(worker: str) -> None:
             os.environ[name] = worker_url
     for name in ("AIHUB_TEST_REDIS_URL", "AIHUB_REDIS_URL"):
         url = os.environ.get(name)
+        if url and url.partition("://")[0].endswith("+cluster"):
+            raise pytest.UsageError(
+                "a Redis Cluster has database 0 only, so xdist workers would "
+                "share it: run the cluster pass with -n 0 (make test-cluster does)"
+            )
         if url:
             base, _, db = url.rpartition("/")
             number = int(db) if db.isdigit() else 0

@@ -41,6 +41,10 @@ ON_CLUSTER = REDIS_URL is not None and is_cluster_url(REDIS_URL)
 # collected (a cluster or Sentinel has its own, test_redis_cluster.py).
 PLAIN_REDIS = REDIS_URL is not None and parse_redis_url(REDIS_URL) is None
 collect_ignore = [] if PLAIN_REDIS else ["test_redis_backends.py"]
+# The cluster and Sentinel tests start their own (a few seconds): with the
+# Redis pass of `make test` (a plain Redis URL) and in `make test-cluster`.
+if not (PLAIN_REDIS or os.environ.get("AIHUB_TEST_CLUSTER")):
+    collect_ignore.append("test_redis_cluster.py")
 
 MakeInfra = Callable[..., Awaitable[Infra]]
 

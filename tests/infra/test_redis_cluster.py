@@ -1,0 +1,350 @@
+"""Every Redis use of aihub against a real local Redis Cluster (3 masters, started
+and stopped here) and a real Sentinel set-up (a master and one sentinel).
+
+Runs in every ``make test`` when ``redis-server`` and ``redis-cli`` are on PATH
+(about 3 s to start both); ``make test-cluster`` also runs the rest of the
+Redis-backed suites on them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis_asyncio
+from redis.asyncio.cluster import RedisCluster
+from redis.cluster import key_slot
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from taskiq import BrokerMessage
+
+from aihub.gateway.spend import SpendLedger
+from aihub.infra import Infra, build_infra
+from aihub.infra.redis_client import (
+    RedisUrlError,
+    build_redis_client,
+    close_client,
+    flush,
+    parse_redis_url,
+)
+from aihub.media.queue import PRIORITIES, RedisPriorityBroker
+from tests.redis_cluster import RedisClusterServers, SentinelServers, available
+
+pytestmark = pytest.mark.skipif(
+    not available(), reason="redis-server and redis-cli are needed"
+)
+
+
+class TestUrls:
+    def test_cluster_url_lists_every_seed_and_the_credentials(self) -> None:
+        parsed = parse_redis_url("redis+cluster://u:p%40ss@10.0.0.1:7000,h2:7001")
+        assert parsed is not None
+        assert parsed.mode == "cluster"
+        assert parsed.nodes == (("10.0.0.1", 7000), ("h2", 7001))
+        assert (parsed.username, parsed.password, parsed.tls) == ("u", "p@ss", False)
+
+    def test_sentinel_url_has_service_and_database(self) -> None:
+        parsed = parse_redis_url(
+            "rediss+sentinel://:secret@s1:26379,s2:26380/mymaster/3"
+            "?sentinel_password=x"
+        )
+        assert parsed is not None
+        assert parsed.mode == "sentinel"
+        assert parsed.nodes == (("s1", 26379), ("s2", 26380))
+        assert (parsed.service, parsed.db, parsed.tls) == ("mymaster", 3, True)
+        assert parsed.password == "secret"
+        assert parsed.query == {"sentinel_password": "x"}
+
+    def test_single_redis_urls_are_left_to_redis_py(self) -> None:
+        assert parse_redis_url("redis://localhost:6379/2") is None
+        assert parse_redis_url("unix:///run/redis.sock") is None
+
+    @pytest.mark.parametrize(
+        ("url", "says"),
+        [
+            ("redis+cluster://", "at least one host:port"),
+            ("redis+cluster://h:7000/2", "only database 0"),
+            ("redis+cluster://h", "expected host:port"),
+            ("redis+sentinel://h:26379", "service_name"),
+            ("redis+sentinel://h:26379/svc/x", "must be a number"),
+        ],
+    )
+    def test_bad_urls_say_what_is_wrong(self, url: str, says: str) -> None:
+        with pytest.raises(RedisUrlError, match=says):
+            build_redis_client(url)
+
+    def test_unknown_sentinel_option_is_refused(self) -> None:
+        with pytest.raises(RedisUrlError, match="unknown"):
+            build_redis_client("redis+sentinel://h:26379/svc?colour=blue")
+
+
+# -- a real cluster -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    servers = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+
+
+@pytest.fixture
+async def raw(cluster: RedisClusterServers) -> AsyncIterator[RedisCluster]:
+    client = build_redis_client(cluster.url())
+    assert isinstance(client, RedisCluster)
+    await client.initialize()  # the slot map, for get_node_from_key
+    yield client
+    await flush(client)
+    await close_client(client)
+
+
+@pytest.fixture
+async def pair(cluster: RedisClusterServers) -> AsyncIterator[tuple[Infra, Infra]]:
+    """Two Infra on the cluster: what two aihub processes would hold."""
+    first = await build_infra(cluster.url())
+    second = await build_infra(cluster.url())
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+def _owners(client: RedisCluster, names: list[str]) -> set[str]:
+    return {client.get_node_from_key(name).name for name in names}
+
+
+async def test_the_client_is_a_cluster_client_seeded_with_every_node(
+    cluster: RedisClusterServers, raw: RedisCluster
+) -> None:
+    await raw.ping()
+    assert len(raw.get_primaries()) == 3
+    assert {n.port for n in raw.get_primaries()} == {n.port for n in cluster.nodes}
+
+
+async def test_events_use_sharded_pubsub_across_nodes(
+    pair: tuple[Infra, Infra], raw: RedisCluster
+) -> None:
+    receiver, publisher = pair
+    names = [f"chat.run.{i}" for i in range(12)]
+    prefixed = [f"aihub:events:0:{n}" for n in names]
+    assert len(_owners(raw, prefixed)) > 1  # the channels span several nodes
+    async with asyncio.timeout(10):
+        subscriptions = [receiver.events.subscribe(n) for n in names]
+        streams = [await s.__aenter__() for s in subscriptions]
+        try:
+            # SSUBSCRIBE, not SUBSCRIBE: each channel is known to its owner only.
+            for name in prefixed:
+                node = raw.get_node_from_key(name)
+                shard = dict(await raw.pubsub_shardnumsub(name, target_nodes=node))
+                plain = dict(await raw.pubsub_numsub(name, target_nodes=node))
+                assert shard[name.encode()] == 1
+                assert plain[name.encode()] == 0
+            for i, name in enumerate(names):
+                await publisher.events.publish(name, {"n": i})
+            got = [await anext(stream) for stream in streams]
+        finally:
+            for s in subscriptions:
+                await s.__aexit__(None, None, None)
+    assert got == [{"n": i} for i in range(12)]
+    node = raw.get_node_from_key(prefixed[0])
+    after = dict(await raw.pubsub_shardnumsub(prefixed[0], target_nodes=node))
+    assert after[prefixed[0].encode()] == 0  # the last local member left
+
+
+async def test_listeners_hear_a_peer_on_the_cluster(pair: tuple[Infra, Infra]) -> None:
+    receiver, publisher = pair
+    heard: list[tuple[str, dict[str, object]]] = []
+    arrived = asyncio.Event()
+
+    def on_stop(channel: str, message: dict[str, object]) -> None:
+        heard.append((channel, message))
+        arrived.set()
+
+    listener = await receiver.events.listen("chat.stop", on_stop)
+    try:
+        await publisher.events.publish("chat.stop", {"run_id": "r1"})
+        async with asyncio.timeout(5):
+            await arrived.wait()
+    finally:
+        await listener.close()
+    assert heard == [("chat.stop", {"run_id": "r1"})]
+
+
+async def test_pattern_subscriptions_are_refused_on_a_cluster(
+    pair: tuple[Infra, Infra],
+) -> None:
+    receiver, _ = pair
+    with pytest.raises(ValueError, match="pattern subscriptions"):
+        async with receiver.events.subscribe("media.job.*"):
+            pass
+    with pytest.raises(ValueError, match="pattern subscriptions"):
+        await receiver.events.listen("media.job.*", lambda c, m: None)
+    assert receiver.events.subscriber_count("media.job.*") == 0
+
+
+async def test_limits_are_shared_by_two_processes(pair: tuple[Infra, Infra]) -> None:
+    first, second = pair
+    for key in ("gw:key:1", "gw:key:2", "gw:key:3"):  # different slots
+        assert (await first.limiter.hit(key, limit_per_minute=3)).allowed
+        assert (await second.limiter.hit(key, limit_per_minute=3)).allowed
+        assert (await first.limiter.hit(key, limit_per_minute=3)).allowed
+        denied = await second.limiter.hit(key, limit_per_minute=3)
+        assert not denied.allowed
+        assert denied.remaining == 0
+
+
+async def test_limiter_keys_share_a_hash_tag(
+    pair: tuple[Infra, Infra], raw: RedisCluster
+) -> None:
+    first, _ = pair
+    await first.limiter.hit("gw:key:9", limit_per_minute=5)
+    await asyncio.sleep(0)
+    keys = [k.decode() for k in await raw.keys("*gw:key:9*", target_nodes="all")]
+    assert keys and all("{" in k for k in keys)
+    assert len({key_slot(k.encode()) for k in keys}) == 1
+
+
+async def test_state_and_cache_on_the_cluster(pair: tuple[Infra, Infra]) -> None:
+    first, second = pair
+    await first.state.set_json("chat:run:1", {"owner": "a"}, ttl_s=30)
+    assert await second.state.get_json("chat:run:1") == {"owner": "a"}
+    assert await first.state.set_max_deadline("chat:deadline:1", 2e9) == 2e9
+    assert await second.state.set_max_deadline("chat:deadline:1", 1e9) == 2e9
+    await first.cache.set("voice:abc", b"\x00audio", ttl_s=30)
+    assert await second.cache.get("voice:abc") == b"\x00audio"
+    await second.cache.delete("voice:abc")
+    assert await first.cache.get("voice:abc") is None
+
+
+async def test_spend_totals_are_read_across_slots(
+    pair: tuple[Infra, Infra], raw: RedisCluster
+) -> None:
+    first, second = pair
+    unused: async_sessionmaker = async_sessionmaker()  # type: ignore[type-arg]
+    one = SpendLedger(sessionmaker=unused, redis=first.redis)
+    two = SpendLedger(sessionmaker=unused, redis=second.redis)
+    ids = list(range(1, 21))
+    assert len(_owners(raw, [f"aihub:gateway:spend:{i}" for i in ids])) > 1
+    for key_id in ids:
+        await one.seed(key_id, 1.0)
+        await one.add(key_id, 0.25, seed=1.0)
+        await two.add(key_id, 0.5, seed=1.0)
+    totals = await two.totals(ids + [999])
+    assert totals == {key_id: 1.75 for key_id in ids}
+    assert await one.total(7, fallback=0.0) == 1.75
+
+
+@pytest.fixture
+async def brokers(
+    cluster: RedisClusterServers, raw: RedisCluster
+) -> AsyncIterator[tuple[RedisPriorityBroker, RedisPriorityBroker]]:
+    sender, worker = RedisPriorityBroker(cluster.url()), RedisPriorityBroker(
+        cluster.url()
+    )
+    yield sender, worker
+    await sender.shutdown()
+    await worker.shutdown()
+
+
+def _message(job_id: int, priority: str) -> BrokerMessage:
+    return BrokerMessage(
+        task_id=str(job_id),
+        task_name="aihub.media.run_job",
+        message=str(job_id).encode(),
+        labels={"priority": PRIORITIES[priority]},
+    )
+
+
+async def test_media_queue_pops_by_priority_on_the_cluster(
+    brokers: tuple[RedisPriorityBroker, RedisPriorityBroker], raw: RedisCluster
+) -> None:
+    sender, worker = brokers
+    keys = [sender.list_key(level) for level in sorted(PRIORITIES.values())]
+    assert all(k.startswith("{aihub:media}:") for k in keys)
+    assert len({key_slot(k.encode()) for k in keys}) == 1  # one BRPOP sees all
+    for job_id, priority in [(1, "batch"), (2, "normal"), (3, "interactive")]:
+        await sender.kick(_message(job_id, priority))
+    assert await worker.pending() == 3
+    received: list[bytes] = []
+    async with asyncio.timeout(10):
+        async for data in worker.listen():
+            received.append(data)
+            if len(received) == 3:
+                break
+    assert received == [b"3", b"2", b"1"]
+    assert await sender.pending() == 0
+
+
+async def test_a_whole_cluster_outage_is_survived(
+    tmp_path: Path,
+) -> None:
+    """Every node killed and started again (empty, same slots): the event bus
+    reconnects and the state store answers again."""
+    servers = RedisClusterServers(tmp_path)
+    servers.start()
+    receiver = await build_infra(servers.url())
+    publisher = await build_infra(servers.url())
+    try:
+        async with receiver.events.subscribe("voice.session.end") as messages:
+            servers.stop()
+            servers.start()
+            got = None
+            for attempt in range(100):  # what is sent while it reconnects is lost
+                try:
+                    await publisher.events.publish("voice.session.end", {"n": attempt})
+                except Exception:  # noqa: BLE001, S112  the publisher reconnects too
+                    await asyncio.sleep(0.1)
+                    continue
+                try:
+                    async with asyncio.timeout(0.2):
+                        got = await anext(messages)
+                        break
+                except TimeoutError:
+                    continue
+            assert got is not None
+        await publisher.state.set_json("after", 1)
+        assert await receiver.state.get_json("after") == 1
+    finally:
+        await receiver.close()
+        await publisher.close()
+        servers.stop()
+
+
+# -- Sentinel -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelServers]:
+    servers = SentinelServers(tmp_path_factory.mktemp("sentinel"))
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.close()
+
+
+async def test_sentinel_url_reaches_the_master_and_its_database(
+    sentinel: SentinelServers,
+) -> None:
+    """The URL names only the sentinel: the client finds the master through it,
+    on the database the URL gives."""
+    first = await build_infra(sentinel.url(5))
+    second = await build_infra(sentinel.url(5))
+    direct = redis_asyncio.Redis.from_url(sentinel.master.url(5))
+    try:
+        await first.state.set_json("run:1", {"ok": True})
+        assert await second.state.get_json("run:1") == {"ok": True}
+        assert await direct.exists("aihub:state:run:1") == 1
+        assert (await first.limiter.hit("k", limit_per_minute=1)).allowed
+        assert not (await second.limiter.hit("k", limit_per_minute=1)).allowed
+        async with first.events.subscribe("chat.stop") as messages:
+            await second.events.publish("chat.stop", {"run_id": "x"})
+            async with asyncio.timeout(5):
+                assert await anext(messages) == {"run_id": "x"}
+    finally:
+        await direct.flushdb()
+        await direct.aclose()
+        await first.close()
+        await second.close()
