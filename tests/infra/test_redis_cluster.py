@@ -45,8 +45,7 @@ class TestUrls:
 
     def test_sentinel_url_has_service_and_database(self) -> None:
         parsed = parse_redis_url(
-            "rediss+sentinel://:secret@s1:26379,s2:26380/mymaster/3"
-            "?sentinel_password=x"
+            "rediss+sentinel://:secret@s1:26379,s2:26380/mymaster/3?sentinel_password=x"
         )
         assert parsed is not None
         assert parsed.mode == "sentinel"
@@ -202,7 +201,8 @@ async def test_limiter_keys_share_a_hash_tag(
     await first.limiter.hit("gw:key:9", limit_per_minute=5)
     await asyncio.sleep(0)
     keys = [k.decode() for k in await raw.keys("*gw:key:9*", target_nodes="all")]
-    assert keys and all("{" in k for k in keys)
+    assert keys
+    assert all("{" in k for k in keys)
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
@@ -231,7 +231,7 @@ async def test_spend_totals_are_read_across_slots(
         await one.seed(key_id, 1.0)
         await one.add(key_id, 0.25, seed=1.0)
         await two.add(key_id, 0.5, seed=1.0)
-    totals = await two.totals(ids + [999])
+    totals = await two.totals([*ids, 999])
     assert totals == {key_id: 1.75 for key_id in ids}
     assert await one.total(7, fallback=0.0) == 1.75
 
@@ -240,8 +240,9 @@ async def test_spend_totals_are_read_across_slots(
 async def brokers(
     cluster: RedisClusterServers, raw: RedisCluster
 ) -> AsyncIterator[tuple[RedisPriorityBroker, RedisPriorityBroker]]:
-    sender, worker = RedisPriorityBroker(cluster.url()), RedisPriorityBroker(
-        cluster.url()
+    sender, worker = (
+        RedisPriorityBroker(cluster.url()),
+        RedisPriorityBroker(cluster.url()),
     )
     yield sender, worker
     await sender.shutdown()
@@ -294,7 +295,7 @@ async def test_a_whole_cluster_outage_is_survived(
             for attempt in range(100):  # what is sent while it reconnects is lost
                 try:
                     await publisher.events.publish("voice.session.end", {"n": attempt})
-                except Exception:  # noqa: BLE001, S112  the publisher reconnects too
+                except Exception:
                     await asyncio.sleep(0.1)
                     continue
                 try:

@@ -28,12 +28,12 @@ from datetime import UTC, datetime
 import redis.asyncio as redis_asyncio
 import structlog
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.tasks import cancel_requested
 from aihub.gateway import keys_repository as repository
+from aihub.infra.redis_client import REDIS_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +84,7 @@ class SpendLedger:
             await self._redis.set(
                 PREFIX + str(key_id), repr(stored), nx=True, ex=COUNTER_TTL_S
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("gateway_spend_seed_failed", key_id=key_id, error=str(exc))
 
     async def total(self, key_id: int, fallback: float) -> float:
@@ -94,7 +94,7 @@ class SpendLedger:
             return self._totals.get(key_id, fallback)
         try:
             value = await self._redis.get(PREFIX + str(key_id))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("gateway_spend_read_failed", key_id=key_id, error=str(exc))
             return self._totals.get(key_id, fallback)
         if value is None:
@@ -116,7 +116,7 @@ class SpendLedger:
                 keys=[PREFIX + str(key_id)],
                 args=[repr(cost), repr(self._totals.get(key_id, seed)), COUNTER_TTL_S],
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("gateway_spend_share_failed", key_id=key_id, error=str(exc))
             self._totals[key_id] = self._totals.get(key_id, seed) + cost
             return
@@ -140,7 +140,7 @@ class SpendLedger:
                 values = await self._redis.mget_nonatomic(names)
             else:
                 values = await self._redis.mget(names)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("gateway_spend_read_failed", error=str(exc))
             return {}
         return {k: float(v) for k, v in zip(ids, values, strict=True) if v is not None}

@@ -30,9 +30,11 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisClusterException, RedisError
 
 __all__ = [
     "CLUSTER_SCHEMES",
+    "REDIS_ERRORS",
     "SENTINEL_SCHEMES",
     "RedisClient",
     "RedisUrl",
@@ -47,6 +49,11 @@ __all__ = [
 
 RedisClient: TypeAlias = redis_asyncio.Redis | RedisCluster
 """A single Redis (or a Sentinel-managed master) or a cluster."""
+
+REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
+"""What a Redis call raises when the server (or the cluster) does not answer:
+redis-py's cluster client raises ``RedisClusterException`` (not a
+``RedisError``) when no node can be reached or a slot has no owner."""
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")

@@ -25,12 +25,12 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
 from taskiq import AsyncBroker, BrokerMessage, SmartRetryMiddleware, TaskiqMessage
 from taskiq.kicker import AsyncKicker
 
 from aihub.core.tasks import cancel_requested
 from aihub.infra.redis_client import (
+    REDIS_ERRORS,
     RedisClient,
     build_redis_client,
     close_client,
@@ -164,7 +164,7 @@ class RedisPriorityBroker(AsyncBroker):
         await asyncio.sleep(delay)
         try:
             await self._push(message)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("media_retry_not_queued", error=str(exc))
 
     async def _push(self, message: BrokerMessage) -> None:
@@ -175,7 +175,7 @@ class RedisPriorityBroker(AsyncBroker):
         while not cancel_requested():
             try:
                 popped = await self.client.brpop(keys, timeout=2)
-            except RedisError as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("media_queue_unreachable", error=str(exc))
                 await asyncio.sleep(1.0)
                 continue

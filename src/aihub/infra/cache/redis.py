@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import structlog
-from redis.exceptions import RedisError
 
-from aihub.infra.redis_client import RedisClient
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +21,7 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self._client.get(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_get_failed", error=str(exc))
             return None
         if isinstance(value, str):  # only with decode_responses=True
@@ -36,13 +35,13 @@ class RedisCache:
                 await self._client.delete(self._prefix + key)
             else:
                 await self._client.set(self._prefix + key, value, px=ttl_ms)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_set_failed", error=str(exc))
 
     async def delete(self, key: str) -> None:
         try:
             await self._client.delete(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_delete_failed", error=str(exc))
 
     async def close(self) -> None:

@@ -26,18 +26,17 @@ from typing import Any, cast
 import orjson
 import structlog
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
 from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events.base import Callback, Listener
 from aihub.infra.events.fanout import Fanout, Subscription, is_pattern
-from aihub.infra.redis_client import RedisClient, is_cluster
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient, is_cluster
 
 log = structlog.get_logger(__name__)
 
 PREFIX = "aihub:events:"
-CONNECTION_ERRORS = (RedisError, OSError)
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError)
 SHARDED_POLL_S = 0.1
 """How long one sharded poll waits (it also bounds how long a SSUBSCRIBE waits
 for the node's connection while the dispatcher reads it)."""

@@ -15,16 +15,21 @@ from __future__ import annotations
 from typing import Any, cast
 
 from limits.aio.storage import RedisClusterStorage, RedisStorage
+from limits.errors import StorageError
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection
 
 from aihub.infra.limiter.window import SlidingWindowLimiter
-from aihub.infra.redis_client import RedisClient
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
 
 PREFIX = "aihub:limits"
 
 
 class RedisLimiter(SlidingWindowLimiter):
+    # limits wraps redis-py's RedisError only; the cluster client raises
+    # RedisClusterException too when no node answers.
+    unavailable_errors = (StorageError, *REDIS_ERRORS)
+
     def __init__(
         self, client: RedisClient, *, window_s: int = 60, prefix: str = PREFIX
     ) -> None:
