@@ -76,9 +76,10 @@ test-fault: $(VENV)/.installed-test
 # by the run (see README, "Redis Cluster and Sentinel"): the cluster tests, then
 # the Redis-backed suites on each, then (PostgreSQL only) the fault suite on the
 # cluster. One pytest process: a cluster has one database for every worker.
-CLUSTER_SUITES ?= tests/infra tests/chat tests/media tests/gateway/test_limits.py \
-	tests/gateway/test_keys.py tests/provider_keys/test_pool.py tests/voice/test_lifecycle.py \
-	tests/ops/test_ready.py
+CLUSTER_SUITES ?= tests/infra tests/chat/test_resume.py tests/chat/test_lifecycle.py \
+	tests/chat/test_liveness.py tests/media/test_queue.py tests/media/test_lifecycle.py \
+	tests/media/test_no_worker.py tests/gateway/test_limits.py tests/gateway/test_keys.py \
+	tests/provider_keys/test_pool.py tests/voice/test_lifecycle.py tests/ops/test_ready.py
 test-cluster: $(VENV)/.installed-test
 	AIHUB_TEST_CLUSTER=1 $(BIN)/pytest -n 0 -p no:randomly tests/infra/test_redis_cluster.py
 	$(BIN)/python -m tests.redis_cluster --modes cluster,sentinel -- -n 0 -q \
