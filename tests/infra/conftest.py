@@ -19,8 +19,8 @@ from aihub.infra.redis_client import (
     build_redis_client,
     close_client,
     flush,
-    is_cluster_url,
     parse_redis_url,
+    sharded_pubsub,
 )
 
 
@@ -33,8 +33,8 @@ def _configured_redis_url() -> str | None:
 
 REDIS_URL = _configured_redis_url()
 BACKENDS = ["memory", "redis"] if REDIS_URL else ["memory"]
-ON_CLUSTER = REDIS_URL is not None and is_cluster_url(REDIS_URL)
-"""The configured Redis is a cluster (``make test-cluster``)."""
+SHARDED = REDIS_URL is not None and sharded_pubsub(REDIS_URL)
+"""The configured Redis is a cluster with sharded pub/sub (no patterns)."""
 
 # Single-Redis scenarios (connection counts, reconnects, databases) have no
 # in-process counterpart: without a plain redis:// URL that module is not

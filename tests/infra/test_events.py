@@ -8,11 +8,11 @@ import pytest
 from aihub.infra import Infra, build_infra
 from aihub.infra.events import Message
 
-from .conftest import ON_CLUSTER, MakeInfra
+from .conftest import SHARDED, MakeInfra
 
 
 def _skip_patterns_on_cluster(backend: str) -> None:
-    if ON_CLUSTER and backend == "redis":
+    if SHARDED and backend == "redis":
         pytest.skip("sharded pub/sub has no patterns (refusal: test_redis_cluster)")
 
 

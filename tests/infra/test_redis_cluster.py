@@ -67,6 +67,18 @@ async def pair(cluster: RedisClusterServers) -> AsyncIterator[tuple[Infra, Infra
     await second.close()
 
 
+@pytest.fixture
+async def sharded_pair(
+    cluster: RedisClusterServers,
+) -> AsyncIterator[tuple[Infra, Infra]]:
+    """The same with ``?pubsub=sharded``: the bus on SPUBLISH/SSUBSCRIBE."""
+    first = await build_infra(cluster.url() + "?pubsub=sharded")
+    second = await build_infra(cluster.url() + "?pubsub=sharded")
+    yield first, second
+    await first.close()
+    await second.close()
+
+
 def _owners(client: RedisCluster, names: list[str]) -> set[str]:
     return {client.get_node_from_key(name).name for name in names}
 
@@ -80,9 +92,9 @@ async def test_the_client_is_a_cluster_client_seeded_with_every_node(
 
 
 async def test_events_use_sharded_pubsub_across_nodes(
-    pair: tuple[Infra, Infra], raw: RedisCluster
+    sharded_pair: tuple[Infra, Infra], raw: RedisCluster
 ) -> None:
-    receiver, publisher = pair
+    receiver, publisher = sharded_pair
     names = [f"chat.run.{i}" for i in range(12)]
     prefixed = [f"aihub:events:0:{n}" for n in names]
     assert len(_owners(raw, prefixed)) > 1  # the channels span several nodes
@@ -109,8 +121,11 @@ async def test_events_use_sharded_pubsub_across_nodes(
     assert after[prefixed[0].encode()] == 0  # the last local member left
 
 
-async def test_listeners_hear_a_peer_on_the_cluster(pair: tuple[Infra, Infra]) -> None:
-    receiver, publisher = pair
+@pytest.mark.parametrize("bus", ["classic", "sharded"])
+async def test_listeners_hear_a_peer_on_the_cluster(
+    pair: tuple[Infra, Infra], sharded_pair: tuple[Infra, Infra], bus: str
+) -> None:
+    receiver, publisher = pair if bus == "classic" else sharded_pair
     heard: list[tuple[str, dict[str, object]]] = []
     arrived = asyncio.Event()
 
@@ -128,10 +143,26 @@ async def test_listeners_hear_a_peer_on_the_cluster(pair: tuple[Infra, Infra]) -
     assert heard == [("chat.stop", {"run_id": "r1"})]
 
 
-async def test_pattern_subscriptions_are_refused_on_a_cluster(
+async def test_classic_bus_on_a_cluster_hears_every_node_and_has_patterns(
     pair: tuple[Infra, Infra],
 ) -> None:
-    receiver, _ = pair
+    """The default: classic pub/sub, which the cluster broadcasts, so a
+    subscriber on one node hears a publisher whose command went to another."""
+    receiver, publisher = pair
+    async with receiver.events.subscribe("media.job.*") as messages:
+        for n in range(6):
+            await publisher.events.publish(f"media.job.{n}", {"n": n})
+        async with asyncio.timeout(5):
+            got = [await anext(messages) for _ in range(6)]
+    # Each channel's messages keep their order; across channels (published
+    # through different nodes) the cluster bus may deliver in any order.
+    assert sorted(m["n"] for m in got) == list(range(6))
+
+
+async def test_pattern_subscriptions_are_refused_on_sharded_pubsub(
+    sharded_pair: tuple[Infra, Infra],
+) -> None:
+    receiver, _ = sharded_pair
     with pytest.raises(ValueError, match="pattern subscriptions"):
         async with receiver.events.subscribe("media.job.*"):
             pass

@@ -8,6 +8,7 @@ from aihub.infra.redis_client import (
     RedisUrlError,
     build_redis_client,
     parse_redis_url,
+    sharded_pubsub,
 )
 from aihub.media.queue import RedisPriorityBroker
 
@@ -58,6 +59,13 @@ class TestUrls:
         assert single.list_key(1) == "aihub:media:1"
         assert sentinel.list_key(9) == "aihub:media:9"
         assert cluster.list_key(5) == "{aihub:media}:5"
+
+    def test_pubsub_option_is_ours_and_checked(self) -> None:
+        assert sharded_pubsub("redis+cluster://h:7000?pubsub=sharded")
+        assert not sharded_pubsub("redis+cluster://h:7000")
+        assert not sharded_pubsub("redis://h:6379/0?pubsub=sharded")
+        with pytest.raises(RedisUrlError, match="classic or sharded"):
+            build_redis_client("redis+cluster://h:7000?pubsub=fast")
 
     def test_unknown_sentinel_option_is_refused(self) -> None:
         with pytest.raises(RedisUrlError, match="unknown"):

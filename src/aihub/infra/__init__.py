@@ -23,6 +23,7 @@ from aihub.infra.redis_client import (
     build_redis_client,
     close_client,
     is_cluster,
+    sharded_pubsub,
 )
 from aihub.infra.state import KeyValueStore
 
@@ -60,7 +61,11 @@ async def build_infra(
     client = build_redis_client(redis_url) if redis_url else None
     infra = Infra(
         cache=cache.build(client, max_entries=cache_max_entries),
-        events=events.build(client, queue_size=event_queue_size),
+        events=events.build(
+            client,
+            queue_size=event_queue_size,
+            sharded=redis_url is not None and sharded_pubsub(redis_url),
+        ),
         limiter=limiter.build(client, window_s=limiter_window_s),
         state=state.build(client),
         redis=client,

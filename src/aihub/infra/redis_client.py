@@ -6,7 +6,8 @@ Three deployments, told apart by the URL's scheme:
   URL forms, unchanged);
 - a Redis Cluster: ``redis+cluster://[user:password@]host:port[,host:port...]``
   (``rediss+cluster://`` for TLS), any node as seed, query options as for
-  ``redis://``; always database 0 (a cluster has no other);
+  ``redis://``; always database 0 (a cluster has no other); ``?pubsub=sharded``
+  moves the event bus to sharded pub/sub (see ``events/redis.py``);
 - Sentinel: ``redis+sentinel://[user:password@]host:port[,host:port...]/service
   [/db]`` (``rediss+sentinel://`` for TLS to the master): the credentials are
   the master's, ``?sentinel_password=`` (and ``sentinel_username``) those of the
@@ -45,6 +46,7 @@ __all__ = [
     "is_cluster",
     "is_cluster_url",
     "parse_redis_url",
+    "sharded_pubsub",
 ]
 
 RedisClient: TypeAlias = redis_asyncio.Redis | RedisCluster
@@ -159,12 +161,23 @@ def _common_options() -> dict[str, Any]:
     }
 
 
+def sharded_pubsub(url: str) -> bool:
+    """A cluster URL asks for sharded pub/sub (``?pubsub=sharded``)."""
+    parsed = parse_redis_url(url)
+    if parsed is None or parsed.mode != "cluster":
+        return False
+    return parsed.query.get("pubsub", "classic") == "sharded"
+
+
 def _cluster(parsed: RedisUrl, options: dict[str, Any]) -> RedisCluster:
     # redis-py parses the query options of a one-host URL; the other seeds are
-    # passed as startup nodes.
+    # passed as startup nodes. ``pubsub`` is ours, not redis-py's.
     host, port = parsed.nodes[0]
     scheme = "rediss" if parsed.tls else "redis"
-    query = "&".join(f"{k}={v}" for k, v in parsed.query.items())
+    own = {"pubsub"}
+    if parsed.query.get("pubsub", "classic") not in ("classic", "sharded"):
+        raise RedisUrlError("pubsub must be classic or sharded")
+    query = "&".join(f"{k}={v}" for k, v in parsed.query.items() if k not in own)
     seed = f"{scheme}://{_bracket(host)}:{port}/" + (f"?{query}" if query else "")
     return RedisCluster.from_url(
         seed,

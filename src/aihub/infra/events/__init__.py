@@ -22,8 +22,11 @@ __all__ = [
 ]
 
 
-def build(client: RedisClient | None, *, queue_size: int = 1000) -> EventBus:
-    """An unstarted bus; ``await bus.start()`` before use (build_infra does)."""
+def build(
+    client: RedisClient | None, *, queue_size: int = 1000, sharded: bool = False
+) -> EventBus:
+    """An unstarted bus; ``await bus.start()`` before use (build_infra does).
+    ``sharded``: SPUBLISH/SSUBSCRIBE on a cluster (ignored otherwise)."""
     if client is None:
         return MemoryEventBus(queue_size=queue_size)
-    return RedisEventBus(client, queue_size=queue_size)
+    return RedisEventBus(client, queue_size=queue_size, sharded=sharded)
