@@ -31,7 +31,7 @@ from typing import Any, cast
 import orjson
 import structlog
 from redis.asyncio.client import PubSub
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from aihub.core.tasks import cancel_requested
 from aihub.infra.errors import BackendUnavailableError
@@ -84,17 +84,33 @@ class RedisEventBus:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         # Sharded: set when a name is added, so an idle dispatcher polls again.
         self._names_changed = asyncio.Event()
+        # Classic pub/sub on a cluster: the node the connection listens to.
+        self._node: ClusterNode | None = None
 
     async def publish(self, channel: str, message: Mapping[str, Any]) -> None:
         data = orjson.dumps(message)
         try:
             if self._sharded:
                 await self._client.spublish(self._prefix + channel, data)
+            elif self._node is not None:
+                await self._publish_on_our_node(self._node, channel, data)
             else:
                 await self._client.publish(self._prefix + channel, data)
         except CONNECTION_ERRORS as exc:
             log.warning("event_publish_failed", channel=channel, error=str(exc))
             raise BackendUnavailableError from exc
+
+    async def _publish_on_our_node(
+        self, node: ClusterNode, channel: str, data: bytes
+    ) -> None:
+        """Classic pub/sub on a cluster: PUBLISH on the node this process
+        listens to, so its own subscribers hear it without a cluster-bus hop
+        (a cache dropped by a change is dropped before the change's response);
+        the cluster relays it to the other nodes. That node away: any node."""
+        try:
+            await self._client.publish(self._prefix + channel, data, target_nodes=node)
+        except CONNECTION_ERRORS:
+            await self._client.publish(self._prefix + channel, data)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -255,6 +271,7 @@ class RedisEventBus:
                 await self._client.initialize()
                 node = self._client.get_random_node()
                 pubsub = self._client.pubsub(node=node)
+                self._node = node
             else:
                 pubsub = self._client.pubsub()
             try:
