@@ -1,9 +1,10 @@
 """Every Redis use of aihub against a real local Redis Cluster (3 masters, started
 and stopped here) and a real Sentinel set-up (a master and one sentinel).
 
-Runs in every ``make test`` when ``redis-server`` and ``redis-cli`` are on PATH
-(about 3 s to start both); ``make test-cluster`` also runs the rest of the
-Redis-backed suites on them."""
+Collected in the Redis pass of ``make test`` (a plain ``redis://`` test URL)
+and by ``make test-cluster`` (``AIHUB_TEST_CLUSTER=1``); skipped without
+``redis-server`` and ``redis-cli``. About 15-25 s, most of it starting the
+servers and the whole-cluster outage."""
 
 from __future__ import annotations
 
