@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: run test test-fault check lint typecheck migrate bench clean system-deps web \
-	web-check bench-web screenshots e2e bench-hub soak
+.PHONY: run test test-fault test-cluster check lint typecheck migrate bench clean \
+	system-deps web web-check bench-web screenshots e2e bench-hub soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,22 @@ test: $(VENV)/.installed-test
 # Kills processes and stops its own redis-server: see README, "Fault-injection suite".
 test-fault: $(VENV)/.installed-test
 	$(BIN)/pytest -n 0 -s tests/fault
+
+# A local Redis Cluster (3 masters) and a Sentinel set-up, started and stopped
+# by the run (see README, "Redis Cluster and Sentinel"): the cluster tests, then
+# the Redis-backed suites on each, then (PostgreSQL only) the fault suite on the
+# cluster. One pytest process: a cluster has one database for every worker.
+CLUSTER_SUITES ?= tests/infra tests/chat/test_resume.py tests/chat/test_lifecycle.py \
+	tests/chat/test_liveness.py tests/media/test_queue.py tests/media/test_lifecycle.py \
+	tests/media/test_no_worker.py tests/gateway/test_limits.py tests/gateway/test_keys.py \
+	tests/provider_keys/test_pool.py tests/voice/test_lifecycle.py tests/ops/test_ready.py
+test-cluster: $(VENV)/.installed-test
+	AIHUB_TEST_CLUSTER=1 $(BIN)/pytest -n 0 -p no:randomly tests/infra/test_redis_cluster.py
+	$(BIN)/python -m tests.redis_cluster --modes cluster,sentinel -- -n 0 -q \
+	  $(CLUSTER_SUITES) $(PYTEST_ARGS)
+	@case "$(FAULT_DB)" in postgresql*) \
+	  AIHUB_TEST_FAULT_REDIS=cluster $(BIN)/pytest -n 0 -s tests/fault ;; \
+	  *) echo "fault-injection suite on the cluster not run: it needs PostgreSQL" ;; esac
 
 # The browser tests alone; `make screenshots` also refreshes docs/screenshots.
 e2e: $(VENV)/.installed-test web

@@ -76,6 +76,11 @@ def _per_worker_urls(worker: str) -> None:
             os.environ[name] = worker_url
     for name in ("AIHUB_TEST_REDIS_URL", "AIHUB_REDIS_URL"):
         url = os.environ.get(name)
+        if url and url.partition("://")[0].endswith("+cluster"):
+            raise pytest.UsageError(
+                "a Redis Cluster has database 0 only, so xdist workers would "
+                "share it: run the cluster pass with -n 0 (make test-cluster does)"
+            )
         if url:
             base, _, db = url.rpartition("/")
             number = int(db) if db.isdigit() else 0
@@ -149,11 +154,11 @@ async def _empty_tables(url: str) -> None:
 
 
 async def _flush_redis(url: str) -> None:
-    import redis.asyncio as redis_asyncio
+    from aihub.infra.redis_client import build_redis_client, close_client, flush
 
-    client = redis_asyncio.from_url(url)
-    await client.flushdb()
-    await client.aclose()
+    client = build_redis_client(url)
+    await flush(client)
+    await close_client(client)
 
 
 def _shares_app(request: pytest.FixtureRequest) -> bool:

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 REDIS_SERVER = shutil.which("redis-server")
@@ -20,11 +21,15 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, extra: Sequence[str] = ()
+    ) -> None:
+        """``extra``: more ``redis-server`` arguments (cluster mode, say)."""
         if REDIS_SERVER is None:
             raise RuntimeError("redis-server is not installed")
         self.port = port or free_port()
         self._workdir = workdir
+        self._extra = list(extra)
         self._process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int = 0) -> str:
@@ -50,6 +55,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self._workdir),
+                *self._extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

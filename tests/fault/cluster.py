@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.redis_cluster import RedisClusterServers, SentinelServers
 from tests.redis_server import RedisServer, free_port
 
 AIHUB = str(Path(sys.executable).with_name("aihub"))
@@ -148,7 +149,8 @@ class Proc:
 class Cluster:
     workdir: Path
     database_url: str
-    redis: RedisServer
+    redis: RedisServer | RedisClusterServers | SentinelServers
+    """A single server, a Redis Cluster or a Sentinel set-up (see conftest)."""
     procs: dict[str, Proc] = field(default_factory=dict)
 
     def env(self, name: str, **extra: str) -> dict[str, str]:

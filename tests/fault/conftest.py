@@ -28,6 +28,7 @@ from tests.fault.cluster import (
     drop_database,
     pg_server_url,
 )
+from tests.redis_cluster import RedisClusterServers, SentinelServers
 from tests.redis_server import RedisServer
 
 PG_SERVER = pg_server_url()
@@ -79,7 +80,7 @@ async def cluster(
     workdir = tmp_path_factory.mktemp("fault")
     name = f"h_fault_{os.getpid()}"
     url = await create_database(PG_SERVER, name)
-    redis = RedisServer(workdir / "redis")
+    redis = _redis(workdir / "redis")
     made = Cluster(workdir=workdir, database_url=url, redis=redis)
     try:
         redis.start()
@@ -93,7 +94,24 @@ async def cluster(
     finally:
         made.kill_all()
         redis.stop()
+        if isinstance(redis, SentinelServers):
+            redis.close()
         await drop_database(PG_SERVER, name)
+
+
+def _redis(workdir: Path) -> RedisServer | RedisClusterServers | SentinelServers:
+    """The suite's Redis: one server, or (``AIHUB_TEST_FAULT_REDIS=cluster``,
+    ``make test-cluster``) a 3-master Redis Cluster, or (``=sentinel``) a
+    master behind a sentinel; each stopped and started as a whole by the
+    outage test."""
+    kind = os.environ.get("AIHUB_TEST_FAULT_REDIS", "single")
+    if kind == "cluster":
+        return RedisClusterServers(workdir)
+    if kind == "sentinel":
+        return SentinelServers(workdir)
+    if kind != "single":
+        raise ValueError(f"AIHUB_TEST_FAULT_REDIS: unknown {kind!r}")
+    return RedisServer(workdir)
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis_asyncio
 import structlog
 
 from aihub.infra import Infra, build_infra
+from aihub.infra.redis_client import (
+    build_redis_client,
+    close_client,
+    flush,
+    parse_redis_url,
+    sharded_pubsub,
+)
 
 
 def _configured_redis_url() -> str | None:
@@ -27,10 +33,18 @@ def _configured_redis_url() -> str | None:
 
 REDIS_URL = _configured_redis_url()
 BACKENDS = ["memory", "redis"] if REDIS_URL else ["memory"]
+SHARDED = REDIS_URL is not None and sharded_pubsub(REDIS_URL)
+"""The configured Redis is a cluster with sharded pub/sub (no patterns)."""
 
-# Redis-only scenarios (connection counts, reconnects) have no in-process
-# counterpart: without a Redis URL that module is simply not collected.
-collect_ignore = [] if REDIS_URL else ["test_redis_backends.py"]
+# Single-Redis scenarios (connection counts, reconnects, databases) have no
+# in-process counterpart: without a plain redis:// URL that module is not
+# collected (a cluster or Sentinel has its own, test_redis_cluster.py).
+PLAIN_REDIS = REDIS_URL is not None and parse_redis_url(REDIS_URL) is None
+collect_ignore = [] if PLAIN_REDIS else ["test_redis_backends.py"]
+# The cluster and Sentinel tests start their own (a few seconds): with the
+# Redis pass of `make test` (a plain Redis URL) and in `make test-cluster`.
+if not (PLAIN_REDIS or os.environ.get("AIHUB_TEST_CLUSTER")):
+    collect_ignore.append("test_redis_cluster.py")
 
 MakeInfra = Callable[..., Awaitable[Infra]]
 
@@ -54,9 +68,9 @@ async def make_infra(backend: str) -> AsyncIterator[MakeInfra]:
         await infra.close()
     if backend == "redis":
         assert REDIS_URL is not None
-        client = redis_asyncio.Redis.from_url(REDIS_URL)
-        await client.flushdb()
-        await client.aclose()
+        client = build_redis_client(REDIS_URL)
+        await flush(client)
+        await close_client(client)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import redis.asyncio as redis_asyncio
 from structlog.testing import capture_logs
 
 from aihub.core.db import utcnow
+from aihub.infra.redis_client import build_redis_client, close_client, flush
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.base import UpstreamAuthFailed, UpstreamRateLimited
 from tests.factories import admin_headers, make_user
@@ -323,6 +323,6 @@ class TestPersistence:
 
 
 async def _flush_redis(url: str) -> None:
-    client = redis_asyncio.Redis.from_url(url)
-    await client.flushdb()
-    await client.aclose()
+    client = build_redis_client(url)
+    await flush(client)
+    await close_client(client)

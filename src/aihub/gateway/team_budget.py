@@ -1,7 +1,7 @@
 """Team budgets, held before the provider is called, across processes.
 
 A team's monthly spend (calendar month, UTC) is one running total every process
-sees: in Redis (when configured) ``aihub:team:spend:<id>:<YYYY-MM>``, seeded
+sees: in Redis (when configured) ``aihub:team:{<id>}:spend:<YYYY-MM>``, seeded
 (SET NX) from the request log when a process loads a team key, moved by
 INCRBYFLOAT as calls are charged; in-process otherwise.
 
@@ -40,18 +40,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import redis.asyncio as redis_asyncio
 import structlog
-from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aihub.core.errors import BillingError, RateLimitError
 from aihub.gateway.caller import TeamLimits
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
 
 log = structlog.get_logger(__name__)
 
-SPEND_PREFIX = "aihub:team:spend:"
-RESERVED_PREFIX = "aihub:team:reserved:"
+TEAM_KEY = "aihub:team:{{{team_id}}}"
+"""One hash tag per team: the scripts' two keys live in one Redis Cluster slot."""
 SPEND_TTL_S = 40 * 24 * 3600
 RESERVATION_TTL_S = 900.0
 """A reservation whose call never ended (its process died) lapses after this."""
@@ -133,7 +132,7 @@ def month_tag(now: datetime | None = None) -> str:
 
 
 class TeamBudgets:
-    def __init__(self, *, redis: redis_asyncio.Redis | None, wait_s: float) -> None:
+    def __init__(self, *, redis: RedisClient | None, wait_s: float) -> None:
         self._redis = redis
         self._reserve = redis.register_script(RESERVE_SCRIPT) if redis else None
         self._settle = redis.register_script(SETTLE_SCRIPT) if redis else None
@@ -145,10 +144,8 @@ class TeamBudgets:
         self._teams: dict[int, _TeamState] = {}
 
     def _keys(self, team_id: int) -> list[str]:
-        return [
-            f"{SPEND_PREFIX}{team_id}:{month_tag()}",
-            f"{RESERVED_PREFIX}{team_id}",
-        ]
+        team = TEAM_KEY.format(team_id=team_id)
+        return [f"{team}:spend:{month_tag()}", f"{team}:reserved"]
 
     def _state(self, team_id: int) -> _TeamState:
         return self._teams.setdefault(team_id, _TeamState())
@@ -164,7 +161,7 @@ class TeamBudgets:
             await self._redis.set(
                 self._keys(team_id)[0], repr(stored), nx=True, ex=SPEND_TTL_S
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("team_spend_seed_failed", team_id=team_id, error=str(exc))
 
     async def total(self, team_id: int) -> float:
@@ -174,7 +171,7 @@ class TeamBudgets:
             return self._totals.get(key, 0.0)
         try:
             value = await self._redis.get(self._keys(team_id)[0])
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("team_spend_read_failed", team_id=team_id, error=str(exc))
             value = None
         if value is None:
@@ -246,7 +243,7 @@ class TeamBudgets:
                     repr(spent),
                 ],
             )
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("team_reserve_failed", team_id=team_id, error=str(exc))
             return None
         return Ticket(team_id, member, estimate) if ok else None
@@ -295,7 +292,7 @@ class TeamBudgets:
                         member,
                     ],
                 )
-            except RedisError as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("team_charge_failed", team_id=team_id, error=str(exc))
                 self._totals[key] = self._totals.get(key, 0.0) + cost
                 return

@@ -1,6 +1,7 @@
 """Infrastructure behind small interfaces, each with two implementations:
 in-process (the default: nothing to install) and Redis (when a URL is given,
-shared by every process). Imports no domain: callers pass plain values.
+shared by every process; a single Redis, a Redis Cluster or a Sentinel-managed
+master, see ``redis_client``). Imports no domain: callers pass plain values.
 
     infra = await build_infra(settings.redis_url)   # in the lifespan
     ...
@@ -9,19 +10,21 @@ shared by every process). Imports no domain: callers pass plain values.
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 
-import redis.asyncio as redis_asyncio
 import structlog
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 
 from aihub.infra import cache, events, limiter, state
 from aihub.infra.cache import Cache
 from aihub.infra.events import EventBus
 from aihub.infra.limiter import Limiter
+from aihub.infra.redis_client import (
+    RedisClient,
+    build_redis_client,
+    close_client,
+    is_cluster,
+    sharded_pubsub,
+)
 from aihub.infra.state import KeyValueStore
 
 __all__ = ["Infra", "build_infra"]
@@ -35,7 +38,7 @@ class Infra:
     events: EventBus
     limiter: Limiter
     state: KeyValueStore
-    redis: redis_asyncio.Redis | None
+    redis: RedisClient | None
     """The shared client (None in-process), e.g. for a readiness ping."""
 
     async def close(self) -> None:
@@ -44,7 +47,7 @@ class Infra:
         await self.cache.close()
         await self.state.close()
         if self.redis is not None:
-            await self.redis.aclose()
+            await close_client(self.redis)
 
 
 async def build_infra(
@@ -55,30 +58,26 @@ async def build_infra(
     limiter_window_s: int = 60,
 ) -> Infra:
     """Build and start every backend; Redis ones share one connection pool."""
-    client = _redis_client(redis_url) if redis_url else None
+    client = build_redis_client(redis_url) if redis_url else None
     infra = Infra(
         cache=cache.build(client, max_entries=cache_max_entries),
-        events=events.build(client, queue_size=event_queue_size),
+        events=events.build(
+            client,
+            queue_size=event_queue_size,
+            sharded=redis_url is not None and sharded_pubsub(redis_url),
+        ),
         limiter=limiter.build(client, window_s=limiter_window_s),
         state=state.build(client),
         redis=client,
     )
     await infra.events.start()
-    log.info("infra_started", backend="redis" if client is not None else "memory")
+    log.info("infra_started", backend=_backend(redis_url, client))
     return infra
 
 
-def _redis_client(url: str) -> redis_asyncio.Redis:
-    # A name per process shows in CLIENT LIST, so operators (and tests) can
-    # tell aihub's connections apart. Retries are short (under half a second in
-    # all, against redis-py's default of seconds): a request on the hot path
-    # should learn fast that Redis is away.
-    name = f"aihub-{os.getpid()}-{secrets.token_hex(3)}"
-    return redis_asyncio.Redis.from_url(
-        url,
-        client_name=name,
-        socket_connect_timeout=2,
-        socket_timeout=5,
-        socket_keepalive=True,
-        retry=Retry(ExponentialWithJitterBackoff(cap=0.25, base=0.01), retries=3),
-    )
+def _backend(url: str | None, client: RedisClient | None) -> str:
+    if client is None or url is None:
+        return "memory"
+    if is_cluster(client):
+        return "redis-cluster"
+    return "redis-sentinel" if "+sentinel" in url.partition("://")[0] else "redis"

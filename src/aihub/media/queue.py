@@ -6,9 +6,9 @@ of normal ahead of batch):
 
 - ``MemoryPriorityBroker``: in-process (no Redis): an asyncio priority queue,
   consumed by taskiq's ``Receiver`` in the API process itself;
-- ``RedisPriorityBroker``: taskiq-redis' list broker with one list per
-  priority; ``BRPOP`` over the lists in priority order pops the most urgent
-  message first, whichever ``aihub worker`` process asks.
+- ``RedisPriorityBroker``: one Redis list per priority (single Redis,
+  Sentinel or Cluster); ``BRPOP`` over the lists in priority order pops the
+  most urgent message first, whichever ``aihub worker`` process asks.
 
 Both honour a ``delay`` label: after a transient failure the runner stamps the
 job's ``retry_at`` (``backoff_delay``: 1, 2, 4... x AIHUB_MEDIA_RETRY_DELAY_S)
@@ -27,13 +27,17 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from taskiq import AsyncBroker, BrokerMessage
 from taskiq.kicker import AsyncKicker
-from taskiq_redis import ListQueueBroker
 
 from aihub.core.tasks import cancel_requested
+from aihub.infra.redis_client import (
+    REDIS_ERRORS,
+    RedisClient,
+    build_redis_client,
+    close_client,
+    is_cluster_url,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -111,15 +115,33 @@ class MemoryPriorityBroker(AsyncBroker):
         await super().shutdown()
 
 
-class RedisPriorityBroker(ListQueueBroker):
-    """taskiq-redis' list broker with one list per priority level."""
+class RedisPriorityBroker(AsyncBroker):
+    """A list per priority level in Redis (single, Sentinel or Cluster).
+
+    The same wire protocol as taskiq-redis' ``ListQueueBroker`` (LPUSH, BRPOP),
+    on a client of our own built from ``AIHUB_REDIS_URL`` (taskiq-redis' list
+    brokers take one list each and a plain ``redis://`` URL). On a cluster the
+    lists share the hash tag ``{aihub:media}`` so that one BRPOP can watch all
+    three (they live in one slot, on one node); on a single Redis the names stay
+    ``aihub:media:<level>`` as before, so jobs queued by an older hub are
+    still taken after an upgrade.
+    """
 
     def __init__(self, url: str, *, queue_name: str = QUEUE_NAME) -> None:
-        super().__init__(url, queue_name=queue_name)
+        super().__init__()
+        self._url = url
+        self._client: RedisClient | None = None
+        self.queue_name = "{" + queue_name + "}" if is_cluster_url(url) else queue_name
         self._delayed: set[asyncio.Task[None]] = set()
 
     def list_key(self, level: int) -> str:
         return f"{self.queue_name}:{level}"
+
+    @property
+    def client(self) -> RedisClient:
+        if self._client is None:
+            self._client = build_redis_client(self._url)
+        return self._client
 
     async def kick(self, message: BrokerMessage) -> None:
         delay = _float(message.labels.get("delay"))
@@ -136,20 +158,18 @@ class RedisPriorityBroker(ListQueueBroker):
         await asyncio.sleep(delay)
         try:
             await self._push(message)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("media_retry_not_queued", error=str(exc))
 
     async def _push(self, message: BrokerMessage) -> None:
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            await redis.lpush(self.list_key(_level(message.labels)), message.message)
+        await self.client.lpush(self.list_key(_level(message.labels)), message.message)
 
     async def listen(self) -> AsyncGenerator[bytes, None]:
         keys = [self.list_key(level) for level in LEVELS]
         while not cancel_requested():
             try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
-                    popped = await redis.brpop(keys, timeout=2)
-            except RedisError as exc:
+                popped = await self.client.brpop(keys, timeout=2)
+            except REDIS_ERRORS as exc:
                 log.warning("media_queue_unreachable", error=str(exc))
                 await asyncio.sleep(1.0)
                 continue
@@ -158,8 +178,7 @@ class RedisPriorityBroker(ListQueueBroker):
                 yield data.encode() if isinstance(data, str) else data
 
     async def pending(self) -> int:
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            sizes = [await redis.llen(self.list_key(lv)) for lv in LEVELS]
+        sizes = [await self.client.llen(self.list_key(lv)) for lv in LEVELS]
         return int(sum(sizes))
 
     async def shutdown(self) -> None:
@@ -167,6 +186,9 @@ class RedisPriorityBroker(ListQueueBroker):
             task.cancel()
         await asyncio.gather(*self._delayed, return_exceptions=True)
         await super().shutdown()
+        client, self._client = self._client, None
+        if client is not None:
+            await close_client(client)
 
 
 class JobQueue:

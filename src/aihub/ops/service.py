@@ -4,11 +4,13 @@ import asyncio
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from aihub.infra.redis_client import REDIS_ERRORS
 from aihub.media import presence
+
+PING_ERRORS: tuple[type[Exception], ...] = (OSError, TimeoutError, *REDIS_ERRORS)
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +66,7 @@ async def check_readiness(state: Any) -> dict[str, str]:
             async with asyncio.timeout(3):
                 await redis.ping()
             checks["redis"] = "ok"
-        except (OSError, TimeoutError, RedisError) as exc:
+        except PING_ERRORS as exc:
             log.warning("readiness_redis_failed", error=str(exc))
             checks["redis"] = "unavailable"
     return checks

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
 import structlog
-from redis.exceptions import RedisError
+
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -14,14 +14,14 @@ PREFIX = "aihub:cache:"
 class RedisCache:
     """Shares the process's Redis client; failures degrade to misses (logged)."""
 
-    def __init__(self, client: redis_asyncio.Redis, *, prefix: str = PREFIX) -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = PREFIX) -> None:
         self._client = client
         self._prefix = prefix
 
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self._client.get(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_get_failed", error=str(exc))
             return None
         if isinstance(value, str):  # only with decode_responses=True
@@ -35,13 +35,13 @@ class RedisCache:
                 await self._client.delete(self._prefix + key)
             else:
                 await self._client.set(self._prefix + key, value, px=ttl_ms)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_set_failed", error=str(exc))
 
     async def delete(self, key: str) -> None:
         try:
             await self._client.delete(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("cache_delete_failed", error=str(exc))
 
     async def close(self) -> None:

@@ -6,11 +6,10 @@ key invalidation, media job progress (``media.job.<id>``).
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
-
 from aihub.infra.events.base import Callback, EventBus, Listener, Message
 from aihub.infra.events.memory import MemoryEventBus
 from aihub.infra.events.redis import RedisEventBus
+from aihub.infra.redis_client import RedisClient
 
 __all__ = [
     "Callback",
@@ -23,8 +22,11 @@ __all__ = [
 ]
 
 
-def build(client: redis_asyncio.Redis | None, *, queue_size: int = 1000) -> EventBus:
-    """An unstarted bus; ``await bus.start()`` before use (build_infra does)."""
+def build(
+    client: RedisClient | None, *, queue_size: int = 1000, sharded: bool = False
+) -> EventBus:
+    """An unstarted bus; ``await bus.start()`` before use (build_infra does).
+    ``sharded``: SPUBLISH/SSUBSCRIBE on a cluster (ignored otherwise)."""
     if client is None:
         return MemoryEventBus(queue_size=queue_size)
-    return RedisEventBus(client, queue_size=queue_size)
+    return RedisEventBus(client, queue_size=queue_size, sharded=sharded)

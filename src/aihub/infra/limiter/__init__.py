@@ -4,12 +4,11 @@ in-process otherwise; both via the ``limits`` library."""
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
-
 from aihub.infra.limiter.base import Limiter, LimitResult
 from aihub.infra.limiter.fallback import FallbackLimiter
 from aihub.infra.limiter.memory import MemoryLimiter
 from aihub.infra.limiter.redis import RedisLimiter
+from aihub.infra.redis_client import RedisClient
 
 __all__ = [
     "FallbackLimiter",
@@ -21,7 +20,7 @@ __all__ = [
 ]
 
 
-def build(client: redis_asyncio.Redis | None, *, window_s: int = 60) -> Limiter:
+def build(client: RedisClient | None, *, window_s: int = 60) -> Limiter:
     if client is None:
         return MemoryLimiter(window_s=window_s)
     return FallbackLimiter(RedisLimiter(client, window_s=window_s), window_s=window_s)

@@ -24,6 +24,9 @@ from aihub.infra.limiter.base import LimitResult
 
 
 class SlidingWindowLimiter:
+    unavailable_errors: tuple[type[Exception], ...] = (StorageError,)
+    """What the storage raises when its backend does not answer."""
+
     def __init__(
         self, storage: SlidingWindowCounterSupport, *, window_s: int = 60
     ) -> None:
@@ -44,7 +47,7 @@ class SlidingWindowLimiter:
                 name, limit_per_minute, self._window_s, cost
             )
             window = await self._storage.get_sliding_window(name, self._window_s)
-        except StorageError as exc:
+        except self.unavailable_errors as exc:
             raise BackendUnavailableError from exc
         return self._result(limit_per_minute, window, allowed=allowed)
 
@@ -56,7 +59,7 @@ class SlidingWindowLimiter:
             window = await self._storage.get_sliding_window(
                 key + self._suffix, self._window_s
             )
-        except StorageError as exc:
+        except self.unavailable_errors as exc:
             raise BackendUnavailableError from exc
         result = self._result(limit_per_minute, window, allowed=True)
         if result.remaining >= max(cost, 1):

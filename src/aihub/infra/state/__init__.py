@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import redis.asyncio as redis_asyncio
-
+from aihub.infra.redis_client import RedisClient
 from aihub.infra.state.base import KeyValueStore
 from aihub.infra.state.memory import MemoryKeyValueStore
 from aihub.infra.state.redis import RedisKeyValueStore
@@ -11,7 +10,7 @@ from aihub.infra.state.redis import RedisKeyValueStore
 __all__ = ["KeyValueStore", "MemoryKeyValueStore", "RedisKeyValueStore", "build"]
 
 
-def build(client: redis_asyncio.Redis | None) -> KeyValueStore:
+def build(client: RedisClient | None) -> KeyValueStore:
     if client is None:
         return MemoryKeyValueStore()
     return RedisKeyValueStore(client)

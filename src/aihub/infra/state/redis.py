@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import redis.asyncio as redis_asyncio
 import structlog
-from redis.exceptions import RedisError
 
 from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +27,7 @@ return ARGV[1]
 
 
 class RedisKeyValueStore:
-    def __init__(self, client: redis_asyncio.Redis, *, prefix: str = PREFIX) -> None:
+    def __init__(self, client: RedisClient, *, prefix: str = PREFIX) -> None:
         self._client = client
         self._prefix = prefix
         self._max_deadline = client.register_script(MAX_DEADLINE_SCRIPT)
@@ -36,7 +35,7 @@ class RedisKeyValueStore:
     async def get_json(self, key: str) -> Any:
         try:
             data = await self._client.get(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable("state_get_failed", exc) from exc
         return orjson.loads(data) if data is not None else None
 
@@ -45,7 +44,7 @@ class RedisKeyValueStore:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         try:
             await self._client.set(self._prefix + key, data, px=px)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable("state_set_failed", exc) from exc
 
     async def set_max_deadline(self, key: str, deadline_epoch_s: float) -> float:
@@ -53,20 +52,20 @@ class RedisKeyValueStore:
         args: list[str | int] = [repr(float(deadline_epoch_s)), deadline_ms]
         try:
             result = await self._max_deadline(keys=[self._prefix + key], args=args)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable("state_deadline_failed", exc) from exc
         return float(result)
 
     async def delete(self, key: str) -> None:
         try:
             await self._client.delete(self._prefix + key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise _unavailable("state_delete_failed", exc) from exc
 
     async def close(self) -> None:
         """Nothing of its own to release: the client belongs to the Infra."""
 
 
-def _unavailable(event: str, exc: RedisError) -> BackendUnavailableError:
+def _unavailable(event: str, exc: Exception) -> BackendUnavailableError:
     log.warning(event, error=str(exc))
     return BackendUnavailableError()
