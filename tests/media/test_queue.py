@@ -68,6 +68,36 @@ class TestPriorities:
         assert done[0]["finished_at"] <= done[1]["started_at"]
         assert done[1]["finished_at"] <= done[2]["started_at"]
 
+    async def test_a_message_for_a_batch_job_starts_the_users_normal_job_first(
+        self, app: FastAPI, client: httpx.AsyncClient, fake_media: FakeMediaUpstream
+    ) -> None:
+        """A message is only a wake-up for its user: whichever of their jobs'
+        messages a free slot takes, their most urgent ready job starts. (The
+        worker is called here as the queue would; with Redis it runs in the
+        `aihub worker` process, whose ordering the test above covers.)"""
+        worker = app.state.media.worker
+        if worker is None:
+            pytest.skip("with Redis the worker is its own process")
+        _a, _ja, gate_a = await blocked_job(client, fake_media, "sd-order-a")
+        _b, _jb, gate_b = await blocked_job(client, fake_media, "sd-order-b")
+        user = await make_user(client)
+        await add_key(client, user, fake_media, "sd-order")
+        fake_media.script("sd-order", MediaScript(polls=1))
+        normal = await submit(client, user, priority="normal", prompt="normal")
+        batch = await submit(client, user, priority="batch", prompt="batch")
+
+        await worker.runner.run(batch["id"])  # the batch job's message came first
+
+        first = await wait_status(client, user, normal["id"], {"completed"})
+        waiting = await client.get(
+            f"/api/media/jobs/{batch['id']}", headers=user.headers
+        )
+        assert waiting.json()["status"] == "queued"
+        gate_a.set()
+        gate_b.set()
+        second = await wait_status(client, user, batch["id"], {"completed"})
+        assert first["finished_at"] <= second["started_at"]
+
 
 class TestUserLimit:
     async def test_a_users_second_job_waits_while_others_users_jobs_run(

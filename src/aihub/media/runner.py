@@ -138,10 +138,12 @@ class JobRunner:
     # -- the task ---------------------------------------------------------------------
 
     async def run(self, job_id: int) -> None:
-        """The queue's task: one attempt of job ``job_id``."""
+        """The queue's task: one attempt of job ``job_id``, or of a more urgent
+        job of the same user (see ``_claim``)."""
         job = await self._claim(job_id)
         if job is None:
             return
+        job_id = job.id
         work = asyncio.create_task(self._work(job), name=f"media-job-{job_id}")
         self.running[job_id] = work
         beat = asyncio.create_task(self._heartbeat(job_id, work))
@@ -171,6 +173,16 @@ class JobRunner:
                 return None
             user_id = job.user_id
             await repository.lock_user(session, user_id=user_id)
+            # A message only says "this user has work": their most urgent ready
+            # job goes first, whichever message arrives first (a message dropped
+            # while the user was at their limit must not let a batch job pass a
+            # normal one); the message's own job is sent again below.
+            first = await repository.next_queued_of_user(
+                session, user_id=user_id, now=now
+            )
+            passed_over = job if first is not None and first.id != job_id else None
+            if first is not None:
+                job_id = first.id
             claimed = await repository.claim_job(
                 session,
                 job_id=job_id,
@@ -201,6 +213,9 @@ class JobRunner:
             await session.commit()
         await self._publish(job_id, [started])
         log.info("media_job_started", job_id=job_id, attempt=job.attempts)
+        if passed_over is not None:  # it starts now if the user has room, or later
+            with contextlib.suppress(SendTaskError):  # the sweeper sends it later
+                await self._queue.kick(passed_over.id, priority=passed_over.priority)
         return job
 
     async def _resend_later(self, job: MediaJob, wait: timedelta) -> None:
