@@ -110,8 +110,9 @@ describe("auditQuery", () => {
   it("pages and filters", () => {
     const q = auditQuery({ actor: " 7 ", action: "team.", since: "", until: "" }, 2, 50);
     expect(q).toEqual({ query: { actor: 7, action: "team.*", skip: 100, limit: 50 } });
-    expect(auditQuery({ actor: "", action: "auth.login", since: "", until: "" }, 0, 10).query)
-      .toEqual({ action: "auth.login", skip: 0, limit: 10 });
+    expect(
+      auditQuery({ actor: "", action: "auth.login", since: "", until: "" }, 0, 10).query,
+    ).toEqual({ action: "auth.login", skip: 0, limit: 10 });
   });
   it("makes until inclusive of its whole day", () => {
     const { query } = auditQuery(

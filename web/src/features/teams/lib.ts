@@ -72,22 +72,21 @@ export function teamPowers(team: Pick<Team, "role">, isAdmin: boolean) {
 /** A short "Browser on OS" from a user agent string, for the sessions list. */
 export function describeAgent(ua: string | null | undefined): string {
   if (!ua) return "Unknown device";
-  const browser =
-    /Edg\//.test(ua)
-      ? "Edge"
-      : /OPR\//.test(ua)
-        ? "Opera"
-        : /Firefox\//.test(ua)
-          ? "Firefox"
-          : /(Chrome|Chromium)\//.test(ua)
-            ? "Chrome"
-            : /Safari\//.test(ua)
-              ? "Safari"
-              : /curl\//i.test(ua)
-                ? "curl"
-                : /python/i.test(ua)
-                  ? "Python"
-                  : null;
+  const browser = /Edg\//.test(ua)
+    ? "Edge"
+    : /OPR\//.test(ua)
+      ? "Opera"
+      : /Firefox\//.test(ua)
+        ? "Firefox"
+        : /(Chrome|Chromium)\//.test(ua)
+          ? "Chrome"
+          : /Safari\//.test(ua)
+            ? "Safari"
+            : /curl\//i.test(ua)
+              ? "curl"
+              : /python/i.test(ua)
+                ? "Python"
+                : null;
   const os = /Android/.test(ua)
     ? "Android"
     : /iPhone|iPad|iOS/.test(ua)
