@@ -58,7 +58,7 @@ export function AuditPanel() {
           value={filters.action}
           onChange={set("action")}
           placeholder="e.g. auth.login or team.*"
-          hint="Exact, or a prefix ending in *"
+          hint="Exact, or a prefix ending in * (or in a dot: team.)"
         />
         <Field label="From" type="date" value={filters.since} onChange={set("since")} />
         <Field label="Until" type="date" value={filters.until} onChange={set("until")} />
