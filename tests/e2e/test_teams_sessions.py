@@ -5,13 +5,14 @@ and "sign out everywhere" ends it; the administrator reads the audit trail."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import WebServer
+from tests.e2e.conftest import FakeLlm, WebServer
 from tests.factories import Account
 
 
@@ -133,10 +134,13 @@ def test_team_invitation_sessions_and_audit(
 
 def test_an_owner_makes_a_team_gateway_key(
     signed_in_page: Page,
+    fake_llm: FakeLlm,
     web_server: WebServer,
     web_user: Account,
     axe: Callable[..., Any],
 ) -> None:
+    """The key form bills a key to a team the user owns; the team page then
+    shows the key's and the member's calls this month."""
     team = web_server.api(
         "POST",
         "/api/teams/",
@@ -159,9 +163,46 @@ def test_an_owner_makes_a_team_gateway_key(
     dialog.get_by_label("Billed to").select_option(label=f"Team {team['name']}")
     axe(page)
     dialog.get_by_role("button", name="Create key").click()
-    page.get_by_role("dialog", name="Your new gateway key").get_by_role(
-        "button", name="Done"
-    ).click()
+    secret_dialog = page.get_by_role("dialog", name="Your new gateway key")
+    secret = secret_dialog.get_by_label("Key for team script").input_value()
+    secret_dialog.get_by_role("button", name="Done").click()
     expect(page.get_by_role("row", name="team script")).to_contain_text(team["name"])
     keys = web_server.api("GET", "/api/gateway-keys/", web_user, expect=200).json()
     assert [k["team_id"] for k in keys if k["name"] == "team script"] == [team["id"]]
+
+    # one call through the team key shows up on the team's page
+    fake_llm.stream("Team answer.")
+    web_server.api(
+        "POST",
+        "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "user", "content": "Hello team"}],
+        },
+        expect=200,
+    )
+    # the call log is written in batches: wait for the call to be in it
+    usage = f"/api/statistics/usage?team_id={team['id']}"
+    for _ in range(200):
+        stats = web_server.api("GET", usage, web_user, expect=200).json()
+        if stats["total_requests"]:
+            break
+        time.sleep(0.05)
+    assert stats["total_requests"] == 1, stats
+    page.goto(f"/teams/{team['id']}")
+    per_key = page.get_by_role("table", name="Per team key this month")
+    expect(per_key.get_by_role("row", name="team script")).to_contain_text("1")
+    per_member = page.get_by_role("table", name="Per member this month")
+    expect(per_member.get_by_role("row", name=web_user.username)).to_be_visible()
+    # an owner edits limits but not the budget
+    limits = page.get_by_role("form", name=f"Limits of {team['name']}")
+    expect(limits.get_by_label("Monthly budget (USD)")).to_have_attribute(
+        "readonly", ""
+    )
+    limits.get_by_label("Tokens per minute").fill("5000")
+    limits.get_by_role("button", name="Save limits").click()
+    expect(page.get_by_text("Limits saved")).to_be_visible()
+    saved = web_server.api("GET", f"/api/teams/{team['id']}", web_user, expect=200)
+    assert saved.json()["tpm"] == 5000
+    axe(page)
