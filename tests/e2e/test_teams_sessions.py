@@ -5,6 +5,8 @@ and "sign out everywhere" ends it; the administrator reads the audit trail."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,3 +208,40 @@ def test_an_owner_makes_a_team_gateway_key(
     saved = web_server.api("GET", f"/api/teams/{team['id']}", web_user, expect=200)
     assert saved.json()["tpm"] == 5000
     axe(page)
+
+
+def test_an_invitee_without_an_account_registers_then_joins(
+    page: Page, web_server: WebServer
+) -> None:
+    """The invitation link, opened signed out, goes through sign-in and
+    registration and comes back to the invitation."""
+    email = f"invitee-{os.getpid()}@example.com"
+    team = web_server.api(
+        "POST",
+        "/api/teams/",
+        web_server.admin,
+        json={"name": f"Newcomers {os.getpid()}"},
+        expect=201,
+    ).json()
+    invitation = web_server.api(
+        "POST",
+        f"/api/teams/{team['id']}/invitations",
+        web_server.admin,
+        json={"email": email},
+        expect=201,
+    ).json()
+    page.goto(invitation["link"])
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Finvitations%2F"))
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Username").fill(f"invitee{os.getpid()}")
+    page.get_by_label("Password").fill("invitee-password-1")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Team invitation")).to_be_visible()
+    page.get_by_role("button", name="Accept invitation").click()
+    expect(page.get_by_role("heading", name=team["name"], level=1)).to_be_visible()
+    expect(page).to_have_url(f"{web_server.url}/teams/{team['id']}")
+    # the link works once
+    page.goto(invitation["link"])
+    page.get_by_role("button", name="Accept invitation").click()
+    expect(page.get_by_role("alert")).to_be_visible()

@@ -95,7 +95,10 @@ export default function LoginPage() {
           </nav>
         ) : null}
         <p className="auth-alt">
-          No account yet? <Link to="/register">Create an account</Link>
+          No account yet?{" "}
+          <Link to={next === "/" ? "/register" : `/register?next=${encodeURIComponent(next)}`}>
+            Create an account
+          </Link>
         </p>
       </form>
     </main>
