@@ -45,7 +45,7 @@ export function AuditPanel() {
   const hasOlder = total !== null ? (page + 1) * PAGE < total : rows.length === PAGE;
   return (
     <div className="stack">
-      <div className="row wrap keys-limits">
+      <div className="row wrap keys-limits admin-audit-filters">
         <Field
           label="Actor (user id)"
           inputMode="numeric"
