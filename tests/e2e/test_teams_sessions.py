@@ -62,6 +62,7 @@ def test_team_invitation_sessions_and_audit(
     shot(admin, "team-invite")
     shown.get_by_role("button", name="Done").click()
     expect(shown).to_be_hidden()
+    expect(admin.locator(f'input[value="{link}"]')).to_have_count(0)
 
     # the user follows the link, accepts, and lands on the team's page
     user = signed_in_page
@@ -233,7 +234,9 @@ def test_an_invitee_without_an_account_registers_then_joins(
     page.goto(invitation["link"])
     expect(page).to_have_url(re.compile(r"/login\?next=%2Finvitations%2F"))
     page.get_by_role("link", name="Create an account").click()
-    page.get_by_label("Email").fill(email)
+    # the form of the (lazily loaded) registration page, not the sign-in one
+    expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Username").fill(f"invitee{os.getpid()}")
     page.get_by_label("Password").fill("invitee-password-1")
     page.get_by_role("button", name="Create account").click()
