@@ -24,6 +24,10 @@ const PAGE_TITLES: Record<string, string> = {
   media: "Media",
   voice: "Voice",
   admin: "Admin",
+  teams: "Teams",
+  invitations: "Team invitation",
+  invite: "Team invitation",
+  account: "Account",
   setup: "Set up",
 };
 

@@ -1,10 +1,11 @@
 /**
  * Administration (admins only): users and roles, global provider keys, every
- * request, system status. Sections are sub-routes of /admin.
+ * request, the audit log, system status. Sections are sub-routes of /admin.
  */
 import { Link, useParams } from "react-router";
 import { useAuth } from "../auth";
 import { ProviderKeys } from "../keys/ProviderKeys";
+import { AuditPanel } from "./AuditPanel";
 import { RequestsPanel } from "./RequestsPanel";
 import { StatusPanel } from "./StatusPanel";
 import { UsersPanel } from "./UsersPanel";
@@ -15,6 +16,7 @@ const SECTIONS = [
   { path: "users", label: "Users" },
   { path: "keys", label: "Global keys" },
   { path: "requests", label: "Requests" },
+  { path: "audit", label: "Audit log" },
   { path: "status", label: "System status" },
 ] as const;
 
@@ -59,6 +61,7 @@ export default function AdminPage() {
         {section.path === "users" ? <UsersPanel currentUserId={user.id} /> : null}
         {section.path === "keys" ? <ProviderKeys scope="global" /> : null}
         {section.path === "requests" ? <RequestsPanel /> : null}
+        {section.path === "audit" ? <AuditPanel /> : null}
         {section.path === "status" ? <StatusPanel /> : null}
       </section>
     </section>

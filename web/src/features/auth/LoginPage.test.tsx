@@ -30,6 +30,7 @@ function renderAt(entry: string) {
         <Routes>
           <Route path="/login" element={<LoginPage />} />
           <Route path="/" element={<p>home</p>} />
+          <Route path="/invitations/:token" element={<p>invitation</p>} />
         </Routes>
       </MemoryRouter>
     </QueryClientProvider>,
@@ -38,6 +39,7 @@ function renderAt(entry: string) {
 
 afterEach(() => {
   clearToken();
+  sessionStorage.clear();
   vi.unstubAllGlobals();
 });
 
@@ -60,5 +62,21 @@ describe("LoginPage single sign-on", () => {
     await screen.findByText("home");
     expect(calls).toContain("POST /api/auth/refresh");
     await waitFor(() => expect(useSession.getState().token).toBe("from-sso"));
+  });
+
+  it("comes back to the page that sent the visitor to sign in (an invitation)", async () => {
+    const calls: string[] = [];
+    vi.stubGlobal("fetch", serve(calls));
+    const first = renderAt("/login?next=%2Finvitations%2Fabc");
+    const corp = await screen.findByRole("link", { name: "Sign in with Corp SSO" });
+    // the provider's page would load here; keep the browser on ours
+    corp.addEventListener("click", (e) => e.preventDefault());
+    corp.click();
+    first.unmount();
+    // the provider sends the browser back to /login, without ?next=
+    renderAt("/login#sso=ok");
+    await screen.findByText("invitation");
+    expect(calls).toContain("POST /api/auth/refresh");
+    expect(sessionStorage.length).toBe(0);
   });
 });

@@ -4,7 +4,14 @@ import { Link, Navigate, useLocation, useNavigate, useSearchParams } from "react
 import { useSession } from "../../api/session";
 import { Button } from "../../ui/Button";
 import { Field } from "../../ui/Field";
-import { finishSsoSignIn, listProviders, providerLoginUrl, signIn } from "./signIn";
+import {
+  finishSsoSignIn,
+  listProviders,
+  providerLoginUrl,
+  rememberSsoNext,
+  signIn,
+  ssoNext,
+} from "./signIn";
 
 /** Only same-app paths are followed after sign-in (no open redirect). */
 export function safeNext(next: string | null): string {
@@ -13,14 +20,18 @@ export function safeNext(next: string | null): string {
 
 export default function LoginPage() {
   const [params] = useSearchParams();
-  const next = safeNext(params.get("next"));
+  const location = useLocation();
+  // back from single sign-on, ?next= is gone: the page remembered before it
+  const [next] = useState(() => {
+    const asked = safeNext(params.get("next"));
+    return asked === "/" && location.hash === "#sso=ok" ? safeNext(ssoNext()) : asked;
+  });
   const token = useSession((s) => s.token);
   const navigate = useNavigate();
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const location = useLocation();
   const providers = useQuery({
     queryKey: ["auth-providers"],
     queryFn: listProviders,
@@ -32,7 +43,10 @@ export default function LoginPage() {
     if (location.hash !== "#sso=ok") return;
     window.history.replaceState(null, "", location.pathname + location.search);
     finishSsoSignIn()
-      .then(() => navigate(next, { replace: true }))
+      .then(() => {
+        ssoNext(true);
+        navigate(next, { replace: true });
+      })
       .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
   }, [location.hash, location.pathname, location.search, navigate, next]);
 
@@ -88,14 +102,22 @@ export default function LoginPage() {
         {providers.data && providers.data.length > 0 ? (
           <nav className="auth-providers" aria-label="Sign in with">
             {providers.data.map((p) => (
-              <a key={p.name} className="btn btn-ghost" href={providerLoginUrl(p.name)}>
+              <a
+                key={p.name}
+                className="btn btn-ghost"
+                href={providerLoginUrl(p.name)}
+                onClick={() => rememberSsoNext(next)}
+              >
                 Sign in with {p.label}
               </a>
             ))}
           </nav>
         ) : null}
         <p className="auth-alt">
-          No account yet? <Link to="/register">Create an account</Link>
+          No account yet?{" "}
+          <Link to={next === "/" ? "/register" : `/register?next=${encodeURIComponent(next)}`}>
+            Create an account
+          </Link>
         </p>
       </form>
     </main>

@@ -1,20 +1,24 @@
 import { type FormEvent, useState } from "react";
-import { Link, Navigate, useNavigate } from "react-router";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router";
 import { useSession } from "../../api/session";
 import { Button } from "../../ui/Button";
 import { Field } from "../../ui/Field";
+import { safeNext } from "./LoginPage";
 import { register } from "./signIn";
 
 export default function RegisterPage() {
   const token = useSession((s) => s.token);
   const navigate = useNavigate();
+  // e.g. an invitation link: back there once the account exists
+  const [params] = useSearchParams();
+  const next = safeNext(params.get("next"));
   const [email, setEmail] = useState("");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (token) return <Navigate to="/" replace />;
+  if (token) return <Navigate to={next} replace />;
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -22,7 +26,7 @@ export default function RegisterPage() {
     setError(null);
     try {
       await register(email, username, password);
-      navigate("/", { replace: true });
+      navigate(next, { replace: true });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -76,7 +80,10 @@ export default function RegisterPage() {
           Create account
         </Button>
         <p className="auth-alt">
-          Already have an account? <Link to="/login">Sign in</Link>
+          Already have an account?{" "}
+          <Link to={next === "/" ? "/login" : `/login?next=${encodeURIComponent(next)}`}>
+            Sign in
+          </Link>
         </p>
       </form>
     </main>

@@ -28,6 +28,32 @@ export function providerLoginUrl(name: string): string {
   return `/api/auth/oauth/${encodeURIComponent(name)}/login`;
 }
 
+const NEXT_KEY = "aihub.sso-next";
+
+/**
+ * Where to go after single sign-on (e.g. an invitation link): the provider
+ * sends the browser back to /login, without our ?next=, so this tab keeps it.
+ */
+export function rememberSsoNext(next: string): void {
+  try {
+    if (next === "/") sessionStorage.removeItem(NEXT_KEY);
+    else sessionStorage.setItem(NEXT_KEY, next);
+  } catch {
+    // storage off: back to the home page after sign-in
+  }
+}
+
+/** The page remembered before single sign-on, or null; `forget` drops it. */
+export function ssoNext(forget = false): string | null {
+  try {
+    const next = sessionStorage.getItem(NEXT_KEY);
+    if (forget) sessionStorage.removeItem(NEXT_KEY);
+    return next;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * After single sign-on the server has set the HttpOnly refresh cookie and sent
  * the browser to `/login#sso=ok`: trade the cookie for an access token.

@@ -13,6 +13,8 @@ import { EmptyState } from "../../ui/EmptyState";
 import { Field } from "../../ui/Field";
 import { Spinner } from "../../ui/Spinner";
 import { toast } from "../../ui/Toast";
+import { useAuth } from "../auth/useAuth";
+import { useTeams } from "../teams/hooks";
 import { formatUsd } from "../usage/series";
 import {
   budgetShare,
@@ -56,7 +58,15 @@ function KeyForm({
   );
   const [expires, setExpires] = useState(localDay(editing?.expires_at ?? null));
   const [error, setError] = useState<string | null>(null);
+  const [teamId, setTeamId] = useState("");
   const modelsId = useId();
+  const teamSelectId = useId();
+  const teams = useTeams();
+  const { user } = useAuth();
+  // a team key is made by an owner of the team (administrators: any team)
+  const teamChoices = editing
+    ? []
+    : (teams.data ?? []).filter((t) => t.role === "owner" || user?.role === "admin");
 
   const create = useMutation({
     mutationFn: async (body: Schemas["GatewayKeyCreate"]): Promise<Created | null> => {
@@ -93,6 +103,7 @@ function KeyForm({
       tpm: t,
       budget_usd: b,
       expires_at: exp,
+      ...(teamId && !editing ? { team_id: Number(teamId) } : {}),
     });
   }
 
@@ -106,6 +117,22 @@ function KeyForm({
         maxLength={200}
         placeholder="e.g. my script"
       />
+      {teamChoices.length ? (
+        <div className="field">
+          <label htmlFor={teamSelectId}>Billed to</label>
+          <select id={teamSelectId} value={teamId} onChange={(e) => setTeamId(e.target.value)}>
+            <option value="">Me (a personal key)</option>
+            {teamChoices.map((t) => (
+              <option key={t.id} value={String(t.id)}>
+                Team {t.name}
+              </option>
+            ))}
+          </select>
+          <small className="field-hint">
+            A team key bills the team and follows its models, limits and budget.
+          </small>
+        </div>
+      ) : null}
       <div className="field">
         <label htmlFor={modelsId}>
           Allowed models (one per line or comma-separated; * for patterns; blank: all)
@@ -271,6 +298,8 @@ export function GatewayKeys() {
     },
   });
 
+  const teams = useTeams();
+  const teamNames = new Map((teams.data ?? []).map((t) => [t.id, t.name]));
   const list = keys.data ?? [];
   return (
     <div className="stack">
@@ -316,7 +345,14 @@ export function GatewayKeys() {
                 const state = gatewayState(k);
                 return (
                   <tr key={k.id} className={state !== "active" ? "keys-inactive" : undefined}>
-                    <th scope="row">{k.name}</th>
+                    <th scope="row">
+                      {k.name}
+                      {k.team_id != null ? (
+                        <div className="muted keys-detail">
+                          team {teamNames.get(k.team_id) ?? k.team_id}
+                        </div>
+                      ) : null}
+                    </th>
                     <td>
                       <code>{k.key_prefix}…</code>
                     </td>

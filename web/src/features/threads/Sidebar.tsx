@@ -5,6 +5,7 @@ import { IconButton } from "../../ui/Button";
 import { CloseIcon, DotsIcon, PlusIcon } from "../../ui/icons";
 import { Menu } from "../../ui/Menu";
 import { useAuth } from "../auth/useAuth";
+import { TeamSwitcher } from "../teams/TeamSwitcher";
 import { ThreadList } from "./ThreadList";
 
 const PAGES: { to: string; label: string; admin?: boolean }[] = [
@@ -13,6 +14,7 @@ const PAGES: { to: string; label: string; admin?: boolean }[] = [
   { to: "/voice", label: "Voice" },
   { to: "/usage", label: "Usage" },
   { to: "/keys", label: "Keys" },
+  { to: "/teams", label: "Teams" },
   { to: "/admin", label: "Admin", admin: true },
 ];
 
@@ -51,7 +53,9 @@ export function Sidebar() {
           ))}
         </ul>
       </nav>
-      <div className="team-slot" data-slot="team-switcher" />
+      <div className="team-slot" data-slot="team-switcher">
+        <TeamSwitcher />
+      </div>
       <div className="user-box">
         <span className="user-name" title={user?.email}>
           {user?.username ?? "…"}
@@ -61,6 +65,7 @@ export function Sidebar() {
           label="User menu"
           icon={<DotsIcon />}
           items={[
+            { label: "Account and sessions", onSelect: () => navigate("/account") },
             {
               label: "Keyboard shortcuts",
               // the help sheet lives on the chat screen
