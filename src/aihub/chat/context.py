@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aihub.catalog import service as catalog_service
 from aihub.catalog.tokens import count_messages
 from aihub.chat.llm import Target
 from aihub.core.errors import InvalidContextError
 from aihub.providers.base import ChatMessage
-from aihub.threads.models import Message
 
 # Output room kept free when the caller gives no max_tokens.
 DEFAULT_OUTPUT_RESERVE = 1024
@@ -54,6 +53,20 @@ class _TurnCosts:
 turn_costs = _TurnCosts(TURN_COST_CACHE_SIZE)
 
 
+class Turn(Protocol):
+    """A stored message as far as the context needs it (a BranchTurn row or a
+    Message)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def content_parts(self) -> list[dict[str, Any]] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     system: str | None
@@ -64,11 +77,11 @@ class Context:
     """Older messages left out to fit the window."""
 
 
-def _content(message: Message) -> str | list[dict[str, Any]]:
+def _content(message: Turn) -> str | list[dict[str, Any]]:
     return message.content_parts or message.content
 
 
-def _conversation(branch: Sequence[Message]) -> list[Message]:
+def _conversation(branch: Sequence[Turn]) -> list[Turn]:
     """User and assistant turns worth sending: an assistant message that failed
     before writing anything is left out."""
     return [
@@ -79,7 +92,7 @@ def _conversation(branch: Sequence[Message]) -> list[Message]:
     ]
 
 
-def system_prompt_of(branch: Sequence[Message], fallback: str | None) -> str | None:
+def system_prompt_of(branch: Sequence[Turn], fallback: str | None) -> str | None:
     """The newest system message of the branch, else the thread's."""
     for message in reversed(branch):
         if message.role == "system" and message.content:
@@ -87,7 +100,7 @@ def system_prompt_of(branch: Sequence[Message], fallback: str | None) -> str | N
     return fallback
 
 
-def _turn_key(target: Target, message: Message) -> TurnKey | None:
+def _turn_key(target: Target, message: Turn) -> TurnKey | None:
     """Plain-text turns of stored messages are cached; parts are counted anew."""
     if message.id is None or message.content_parts or not message.content:
         return None
@@ -142,7 +155,7 @@ def _budget(target: Target, max_tokens: int | None) -> int | None:
 
 
 async def build_context(
-    branch: Sequence[Message],
+    branch: Sequence[Turn],
     *,
     target: Target,
     system: str | None,

@@ -398,8 +398,8 @@ async def _start(
     # holding one while waiting for another deadlocks a saturated pool.
     await session.commit()
     await _check_keys(deps, user=user, target=target)
-    branch = await threads_repository.list_branch(
-        session, thread_id=thread.id, leaf_id=question.id
+    branch = await threads_service.branch_turns(
+        session, thread=thread, leaf_id=question.id
     )
     system = options.system_prompt or system_prompt_of(branch, thread.system_prompt)
     max_tokens = options.max_tokens or thread.max_tokens

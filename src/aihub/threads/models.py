@@ -5,7 +5,7 @@ instead of overwriting. A thread remembers the leaf of its active branch."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -91,3 +91,12 @@ class Message(TimestampMixin, Base):
     meta_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     thread: Mapped[Thread] = relationship(lazy="raise", back_populates="messages")
+
+
+class BranchTurn(NamedTuple):
+    """A message as a model is sent it: read without building an ORM object."""
+
+    id: int
+    role: str
+    content: str
+    content_parts: list[dict[str, Any]] | None

@@ -20,7 +20,7 @@ from aihub.core.db import utcnow
 from aihub.core.pagination import PageParams
 from aihub.threads import repository
 from aihub.threads.errors import MessageNotFoundError, ThreadNotFoundError
-from aihub.threads.models import Message, Thread
+from aihub.threads.models import BranchTurn, Message, Thread
 from aihub.threads.schemas import (
     MessageCreate,
     ThreadCreate,
@@ -77,6 +77,15 @@ async def list_active_branch(
         if branch:
             return branch
     return await repository.list_messages(session, thread_id=thread.id)
+
+
+async def branch_turns(
+    session: AsyncSession, *, thread: Thread, leaf_id: int
+) -> Sequence[BranchTurn]:
+    """Root to ``leaf_id`` as the turns a model is sent (see BranchTurn)."""
+    return await repository.list_branch_turns(
+        session, thread_id=thread.id, leaf_id=leaf_id
+    )
 
 
 async def get_thread_detail(
