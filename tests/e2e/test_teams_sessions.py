@@ -114,7 +114,7 @@ def test_team_invitation_sessions_and_audit(
     expect(nav.get_by_role("link", name="Audit log")).to_have_attribute(
         "aria-current", "page"
     )
-    admin.get_by_label("Action").fill("team.")
+    admin.get_by_role("textbox", name="Action", exact=True).fill("team.")
     log = admin.get_by_role("table", name="Audit log, newest first")
     expect(log.get_by_role("row").nth(1)).to_contain_text("team.invitation.accept")
     expect(log).to_contain_text("team.invitation.create")
