@@ -63,7 +63,7 @@ FAULT_DB = $(or $(AIHUB_TEST_DATABASE_URL),$(AIHUB_DATABASE_URL))
 test: $(VENV)/.installed-test
 	@[ -x /usr/bin/chromium ] || $(MAKE) --no-print-directory system-deps
 	@$(MAKE) --no-print-directory web
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/fault \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --ignore=tests/fault \
 	  $(PYTEST_ARGS)
 	@case "$(FAULT_DB)" in postgresql*) $(MAKE) --no-print-directory test-fault ;; \
 	  *) echo "fault-injection suite not run: it needs PostgreSQL (AIHUB_DATABASE_URL)" ;; esac
