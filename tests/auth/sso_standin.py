@@ -6,7 +6,8 @@
   signed RS256 with joserfc.
 - GitHub's OAuth 2.0 (``/gh``, laid out like GitHub Enterprise Server):
   ``/login/oauth/authorize``, ``/login/oauth/access_token``, ``/api/v3/user``,
-  ``/api/v3/user/emails``.
+  ``/api/v3/user/emails``, and ``/api/v3/user/orgs`` and ``/api/v3/user/teams``,
+  which answer 403 unless the token was granted scope ``read:org``.
 - Discord's OAuth 2.0 (``/dc``): ``/oauth2/authorize``, ``/api/oauth2/token``,
   ``/api/users/@me``.
 
@@ -47,6 +48,7 @@ class Grant:
     challenge: str | None
     nonce: str | None
     person: dict[str, Any]
+    scope: str = ""
 
 
 @dataclass
@@ -58,6 +60,8 @@ class IdentityProvider:
     person: dict[str, Any] = field(default_factory=dict)
     github_user: dict[str, Any] = field(default_factory=dict)
     github_emails: list[dict[str, Any]] = field(default_factory=list)
+    github_orgs: list[dict[str, Any]] = field(default_factory=list)
+    github_teams: list[dict[str, Any]] = field(default_factory=list)
     discord_user: dict[str, Any] = field(default_factory=dict)
     id_token_overrides: dict[str, Any] = field(default_factory=dict)
     signing_key: RSAKey | None = None  # another key: a forged signature
@@ -102,6 +106,7 @@ class IdentityProvider:
             challenge=query.get("code_challenge"),
             nonce=query.get("nonce"),
             person=dict(self.person),
+            scope=query.get("scope", ""),
         )
         back = urlencode({"code": code, "state": query.get("state", "")})
         return RedirectResponse(f"{query['redirect_uri']}?{back}", status_code=302)
@@ -180,10 +185,11 @@ class IdentityProvider:
             # GitHub answers errors with 200 and an error field.
             return JSONResponse({"error": "bad_verification_code"})
         access = "gho_" + secrets.token_urlsafe(16)
-        self.access_tokens[access] = {}
+        self.access_tokens[access] = {"scope": grant.scope.split()}
         if "application/json" in request.headers.get("accept", ""):
+            scope = ",".join(grant.scope.split())  # GitHub lists it with commas
             return JSONResponse(
-                {"access_token": access, "token_type": "bearer", "scope": "user:email"}
+                {"access_token": access, "token_type": "bearer", "scope": scope}
             )
         body = urlencode({"access_token": access, "token_type": "bearer"})
         return Response(body, media_type="application/x-www-form-urlencoded")
@@ -197,6 +203,23 @@ class IdentityProvider:
         if self._bearer_person(request) is None:
             return JSONResponse({"message": "Bad credentials"}, status_code=401)
         return JSONResponse(self.github_emails)
+
+    def _github_org_answer(self, request: Request, items: list[Any]) -> Response:
+        grant = self._bearer_person(request)
+        if grant is None:
+            return JSONResponse({"message": "Bad credentials"}, status_code=401)
+        if "read:org" not in grant.get("scope", ()):
+            return JSONResponse(
+                {"message": "Resource not accessible by integration"}, status_code=403
+            )
+        per_page = int(request.query_params.get("per_page", "30"))
+        return JSONResponse(items[:per_page])
+
+    async def serve_github_orgs(self, request: Request) -> Response:
+        return self._github_org_answer(request, self.github_orgs)
+
+    async def serve_github_teams(self, request: Request) -> Response:
+        return self._github_org_answer(request, self.github_teams)
 
     # --- Discord's OAuth 2.0 --------------------------------------------
 
@@ -232,6 +255,8 @@ class IdentityProvider:
                 ),
                 Route("/gh/api/v3/user", self.serve_github_user),
                 Route("/gh/api/v3/user/emails", self.serve_github_emails),
+                Route("/gh/api/v3/user/orgs", self.serve_github_orgs),
+                Route("/gh/api/v3/user/teams", self.serve_github_teams),
                 Route("/dc/oauth2/authorize", self.discord_authorize),
                 Route("/dc/api/oauth2/token", self.discord_token, methods=["POST"]),
                 Route("/dc/api/users/@me", self.serve_discord_user),

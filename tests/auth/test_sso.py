@@ -5,7 +5,6 @@ login (302) -> the provider's authorization endpoint -> callback -> session."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,129 +15,22 @@ from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
 from aihub.core.settings import OidcProviderSettings, Settings
-from tests.auth.sso_standin import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    DISCORD_CLIENT_ID,
-    DISCORD_CLIENT_SECRET,
-    GITHUB_CLIENT_ID,
-    GITHUB_CLIENT_SECRET,
-    IdentityProvider,
+from tests.auth.sso_flow import (
+    ALICE,
+    audit_entries,
+    back_from_provider,
+    session_user,
+    sign_in,
+    sso_settings,
+    to_provider,
 )
-from tests.conftest import LiveServer
-from tests.factories import admin_headers, make_user
-
-ALICE = {
-    "sub": "alice-0001",
-    "email": "alice@corp.example",
-    "email_verified": True,
-    "name": "Alice Liddell",
-    "preferred_username": "alice",
-    "groups": ["staff"],
-}
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[IdentityProvider]:
-    provider = IdentityProvider()
-    server = LiveServer(provider.app())
-    server.start()
-    provider.base_url = server.url
-    yield provider
-    server.stop()
-
-
-@pytest.fixture
-def idp(standin: IdentityProvider) -> IdentityProvider:
-    """The stand-in, reset to sign Alice in honestly."""
-    standin.person = dict(ALICE)
-    standin.id_token_overrides = {}
-    standin.signing_key = None
-    standin.github_user = {
-        "id": 4242,
-        "login": "octo-cat",
-        "name": "Octo",
-        "email": None,
-    }
-    standin.github_emails = [
-        {"email": "octo@users.example", "primary": False, "verified": True},
-        {"email": "octo@corp.example", "primary": True, "verified": True},
-    ]
-    standin.discord_user = {
-        "id": "80351110224678912",
-        "username": "nelly",
-        "global_name": "Nelly",
-        "email": "nelly@corp.example",
-        "verified": True,
-    }
-    return standin
+from tests.auth.sso_standin import CLIENT_ID, CLIENT_SECRET, IdentityProvider
+from tests.factories import make_user
 
 
 @pytest.fixture
 def settings(settings: Settings, idp: IdentityProvider) -> Settings:
-    return settings.model_copy(
-        update={
-            "oidc_providers": {
-                "corp": OidcProviderSettings(
-                    issuer=idp.issuer,
-                    client_id=CLIENT_ID,
-                    client_secret=SecretStr(CLIENT_SECRET),
-                    groups_claim="groups",
-                    label="Corp SSO",
-                )
-            },
-            "oauth_github_client_id": GITHUB_CLIENT_ID,
-            "oauth_github_client_secret": SecretStr(GITHUB_CLIENT_SECRET),
-            "oauth_github_base_url": f"{idp.base_url}/gh",
-            "oauth_discord_client_id": DISCORD_CLIENT_ID,
-            "oauth_discord_client_secret": SecretStr(DISCORD_CLIENT_SECRET),
-            "oauth_discord_base_url": f"{idp.base_url}/dc",
-            "sso_admin_groups": ["aihub-admins"],
-        }
-    )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[httpx.AsyncClient]:
-    """What the browser does at the provider (it follows no redirects)."""
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-async def _to_provider(client: httpx.AsyncClient, name: str = "corp") -> str:
-    start = await client.get(f"/api/auth/oauth/{name}/login")
-    assert start.status_code == 302, start.text
-    return start.headers["location"]
-
-
-async def _back_from_provider(browser: httpx.AsyncClient, authorize: str) -> str:
-    """The provider signs the person in and sends the browser back: the
-    callback's path and query on aihub."""
-    answer = await browser.get(authorize)
-    assert answer.status_code == 302, answer.text
-    parts = urlsplit(answer.headers["location"])
-    assert parts.netloc == "aihub"
-    return f"{parts.path}?{parts.query}"
-
-
-async def _sign_in(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, name: str = "corp"
-) -> httpx.Response:
-    client.cookies.clear()
-    callback = await _back_from_provider(browser, await _to_provider(client, name))
-    return await client.get(callback)
-
-
-async def _session_user(client: httpx.AsyncClient) -> dict[str, Any]:
-    """The web app's step after the callback: the refresh cookie gives an
-    access token, which works on /api/users/me."""
-    refreshed = await client.post("/api/auth/refresh")
-    assert refreshed.status_code == 200, refreshed.text
-    token = refreshed.json()["access_token"]
-    me = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.status_code == 200
-    user: dict[str, Any] = me.json()
-    return user
+    return sso_settings(settings, idp)
 
 
 def _assert_refused(response: httpx.Response, status: int) -> None:
@@ -147,16 +39,6 @@ def _assert_refused(response: httpx.Response, status: int) -> None:
     assert body["error"] is True
     assert body["error_message"]
     assert "aihub_refresh" not in response.headers.get("set-cookie", "")
-
-
-async def _audit(client: httpx.AsyncClient, action: str) -> list[dict[str, Any]]:
-    response = await client.get(
-        "/api/admin/audit",
-        params={"action": action},
-        headers=await admin_headers(client),
-    )
-    entries: list[dict[str, Any]] = response.json()
-    return entries
 
 
 class TestProviders:
@@ -221,24 +103,25 @@ class TestOidcSignIn:
         browser: httpx.AsyncClient,
         idp: IdentityProvider,
     ) -> None:
-        done = await _sign_in(client, browser)
+        done = await sign_in(client, browser)
         assert done.status_code == 302
         assert done.headers["location"] == "/login#sso=ok"
         assert "access_token" not in done.headers["location"]
-        me = await _session_user(client)
+        me = await session_user(client)
         assert me["email"] == "alice@corp.example"
         assert me["username"] == "alice"
         assert me["role"] == "user"
         # The token exchange sent the PKCE verifier.
         assert idp.token_requests[-1]["code_verifier"]
 
-        again = await _sign_in(client, browser)
+        again = await sign_in(client, browser)
         assert again.status_code == 302
-        assert (await _session_user(client))["id"] == me["id"]
-        entries = await _audit(client, "auth.login.success")
+        assert (await session_user(client))["id"] == me["id"]
+        entries = await audit_entries(client, "auth.login.success")
         sso = [e for e in entries if e["detail"].get("provider") == "corp"]
         assert [e["detail"]["account"] for e in sso] == ["identity", "created"]
-        assert (await _audit(client, "user.create"))[0]["detail"]["method"] == "sso"
+        created = await audit_entries(client, "user.create")
+        assert created[0]["detail"]["method"] == "sso"
 
     async def test_links_an_existing_account_by_verified_email(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
@@ -246,14 +129,14 @@ class TestOidcSignIn:
         existing = await make_user(
             client, email="alice@corp.example", username="alice-pw"
         )
-        done = await _sign_in(client, browser)
+        done = await sign_in(client, browser)
         assert done.status_code == 302
-        assert (await _session_user(client))["id"] == existing.id
+        assert (await session_user(client))["id"] == existing.id
 
     async def test_sso_session_is_listed_with_the_providers_name(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
     ) -> None:
-        await _sign_in(client, browser)
+        await sign_in(client, browser)
         refreshed = await client.post("/api/auth/refresh")
         token = refreshed.json()["access_token"]
         sessions = await client.get(
@@ -270,18 +153,18 @@ class TestOidcSignIn:
         idp: IdentityProvider,
     ) -> None:
         idp.person["groups"] = ["staff", "aihub-admins"]
-        await _sign_in(client, browser)
-        assert (await _session_user(client))["role"] == "admin"
+        await sign_in(client, browser)
+        assert (await session_user(client))["role"] == "admin"
         idp.person["groups"] = ["staff"]
-        await _sign_in(client, browser)
-        assert (await _session_user(client))["role"] == "user"
+        await sign_in(client, browser)
+        assert (await session_user(client))["role"] == "user"
 
 
 class TestOidcRefusals:
     async def test_wrong_state_is_400(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
     ) -> None:
-        callback = await _back_from_provider(browser, await _to_provider(client))
+        callback = await back_from_provider(browser, await to_provider(client))
         path, _, query = callback.partition("?")
         params = {k: v[0] for k, v in parse_qs(query).items()}
         params["state"] = "forged-" + params["state"]
@@ -292,16 +175,16 @@ class TestOidcRefusals:
     async def test_callback_without_the_flow_cookie_is_400(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
     ) -> None:
-        callback = await _back_from_provider(browser, await _to_provider(client))
+        callback = await back_from_provider(browser, await to_provider(client))
         client.cookies.clear()  # another browser (login CSRF)
         _assert_refused(await client.get(callback), 400)
 
     async def test_replayed_callback_is_refused(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
     ) -> None:
-        authorize = await _to_provider(client)
+        authorize = await to_provider(client)
         flow_cookie = {"Cookie": f"aihub_sso={client.cookies['aihub_sso']}"}
-        callback = await _back_from_provider(browser, authorize)
+        callback = await back_from_provider(browser, authorize)
         assert (await client.get(callback)).status_code == 302
         client.cookies.clear()
         _assert_refused(await client.get(callback, headers=flow_cookie), 400)
@@ -309,11 +192,11 @@ class TestOidcRefusals:
     async def test_replayed_code_in_a_new_flow_is_refused_by_the_provider(
         self, client: httpx.AsyncClient, browser: httpx.AsyncClient
     ) -> None:
-        callback = await _back_from_provider(browser, await _to_provider(client))
+        callback = await back_from_provider(browser, await to_provider(client))
         assert (await client.get(callback)).status_code == 302
         old_code = parse_qs(urlsplit(callback).query)["code"][0]
         client.cookies.clear()
-        fresh = await _back_from_provider(browser, await _to_provider(client))
+        fresh = await back_from_provider(browser, await to_provider(client))
         path, _, query = fresh.partition("?")
         state = parse_qs(query)["state"][0]
         response = await client.get(path, params={"code": old_code, "state": state})
@@ -340,7 +223,7 @@ class TestOidcRefusals:
         why: str,
     ) -> None:
         idp.id_token_overrides = overrides
-        response = await _sign_in(client, browser)
+        response = await sign_in(client, browser)
         _assert_refused(response, 401)
         assert why in response.json()["error_message"]
         assert (await client.post("/api/auth/refresh")).status_code == 401
@@ -352,7 +235,7 @@ class TestOidcRefusals:
         idp: IdentityProvider,
     ) -> None:
         idp.signing_key = RSAKey.generate_key(2048, {"kid": "k1"})
-        response = await _sign_in(client, browser)
+        response = await sign_in(client, browser)
         _assert_refused(response, 401)
         assert "signature" in response.json()["error_message"]
 
@@ -364,15 +247,15 @@ class TestOidcRefusals:
     ) -> None:
         victim = await make_user(client, email="alice@corp.example", username="victim")
         idp.person["email_verified"] = False
-        response = await _sign_in(client, browser)
+        response = await sign_in(client, browser)
         _assert_refused(response, 403)
         assert "verified" in response.json()["error_message"]
         # Not linked: a verified sign-in later creates nothing new and the
         # unverified subject still cannot get in.
         sessions = await client.get("/api/auth/sessions", headers=victim.headers)
         assert [s["method"] for s in sessions.json()] == ["password"]
-        assert (await _sign_in(client, browser)).status_code == 403
-        failures = await _audit(client, "auth.login.failure")
+        assert (await sign_in(client, browser)).status_code == 403
+        failures = await audit_entries(client, "auth.login.failure")
         assert failures[0]["detail"]["provider"] == "corp"
         assert failures[0]["detail"]["subject"] == ALICE["sub"]
 
@@ -385,15 +268,15 @@ class TestOidcRefusals:
     ) -> None:
         app.state.settings.signup_email_domains = ["corp.example"]
         idp.person.update(sub="eve-1", email="eve@elsewhere.example")
-        response = await _sign_in(client, browser)
+        response = await sign_in(client, browser)
         _assert_refused(response, 403)
         assert "not open" in response.json()["error_message"]
         idp.person.update(ALICE)
-        assert (await _sign_in(client, browser)).status_code == 302
-        assert (await _session_user(client))["email"] == ALICE["email"]
+        assert (await sign_in(client, browser)).status_code == 302
+        assert (await session_user(client))["email"] == ALICE["email"]
 
     async def test_provider_error_is_401(self, client: httpx.AsyncClient) -> None:
-        await _to_provider(client)
+        await to_provider(client)
         response = await client.get(
             "/api/auth/oauth/corp/callback", params={"error": "access_denied"}
         )
@@ -407,12 +290,12 @@ class TestGitHubSignIn:
         browser: httpx.AsyncClient,
         idp: IdentityProvider,
     ) -> None:
-        authorize = await _to_provider(client, "github")
+        authorize = await to_provider(client, "github")
         assert authorize.startswith(f"{idp.base_url}/gh/login/oauth/authorize?")
-        callback = await _back_from_provider(browser, authorize)
+        callback = await back_from_provider(browser, authorize)
         done = await client.get(callback)
         assert done.status_code == 302, done.text
-        me = await _session_user(client)
+        me = await session_user(client)
         assert me["email"] == "octo@corp.example"
         assert me["username"] == "octo-cat"
 
@@ -427,8 +310,8 @@ class TestGitHubSignIn:
             "/api/auth/login", json={"email": "x@corp.example", "password": "whatever"}
         )
         _assert_refused(refused, 403)
-        assert (await _sign_in(client, browser, "github")).status_code == 302
-        assert (await _session_user(client))["email"] == "octo@corp.example"
+        assert (await sign_in(client, browser, "github")).status_code == 302
+        assert (await session_user(client))["email"] == "octo@corp.example"
 
     async def test_no_verified_email_is_refused(
         self,
@@ -440,7 +323,7 @@ class TestGitHubSignIn:
         idp.github_emails = [
             {"email": "octo@corp.example", "primary": True, "verified": False}
         ]
-        _assert_refused(await _sign_in(client, browser, "github"), 403)
+        _assert_refused(await sign_in(client, browser, "github"), 403)
 
 
 class TestDiscordSignIn:
@@ -450,11 +333,11 @@ class TestDiscordSignIn:
         browser: httpx.AsyncClient,
         idp: IdentityProvider,
     ) -> None:
-        authorize = await _to_provider(client, "discord")
+        authorize = await to_provider(client, "discord")
         assert authorize.startswith(f"{idp.base_url}/dc/oauth2/authorize?")
-        done = await client.get(await _back_from_provider(browser, authorize))
+        done = await client.get(await back_from_provider(browser, authorize))
         assert done.status_code == 302, done.text
-        me = await _session_user(client)
+        me = await session_user(client)
         assert (me["email"], me["username"]) == ("nelly@corp.example", "nelly")
 
     async def test_unverified_email_is_refused(
@@ -464,4 +347,4 @@ class TestDiscordSignIn:
         idp: IdentityProvider,
     ) -> None:
         idp.discord_user["verified"] = False
-        _assert_refused(await _sign_in(client, browser, "discord"), 403)
+        _assert_refused(await sign_in(client, browser, "discord"), 403)

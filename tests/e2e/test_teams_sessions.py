@@ -1,19 +1,26 @@
 """Teams, sessions and the audit log in the browser (issue 17's screens): an
 administrator creates a team and invites a user by e-mail; the user accepts the
 one-time link and sees the team; the user's sessions list shows this browser
-and "sign out everywhere" ends it; the administrator reads the audit trail."""
+and "sign out everywhere" ends it; the administrator reads the audit trail.
+An administrator maps SSO groups to a team, and a person signing in through
+the stand-in OpenID Connect provider lands in it, marked "via SSO"."""
 
 from __future__ import annotations
 
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
+from pydantic import SecretStr
 
+from aihub.core.settings import OidcProviderSettings
+from tests.auth.sso_standin import CLIENT_ID, CLIENT_SECRET, IdentityProvider
+from tests.conftest import LiveServer
 from tests.e2e.conftest import FakeLlm, WebServer
 from tests.factories import Account
 
@@ -248,3 +255,89 @@ def test_an_invitee_without_an_account_registers_then_joins(
     page.goto(invitation["link"])
     page.get_by_role("button", name="Accept invitation").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+@pytest.fixture
+def corp_sso(web_server: WebServer) -> Iterator[IdentityProvider]:
+    """The stand-in OpenID Connect provider, configured on the running hub as
+    ``corp`` (groups claim ``groups``) for this test only."""
+    provider = IdentityProvider()
+    server = LiveServer(provider.app())
+    server.start()
+    provider.base_url = server.url
+    web_server.settings.oidc_providers["corp"] = OidcProviderSettings(
+        issuer=provider.issuer,
+        client_id=CLIENT_ID,
+        client_secret=SecretStr(CLIENT_SECRET),
+        groups_claim="groups",
+        label="Corp SSO",
+    )
+    try:
+        yield provider
+    finally:
+        del web_server.settings.oidc_providers["corp"]
+        server.stop()
+
+
+def test_sso_groups_fill_a_team(
+    admin_page: Page,
+    page: Page,
+    corp_sso: IdentityProvider,
+    web_server: WebServer,
+    axe: Callable[..., Any],
+    shot: Callable[..., Path],
+) -> None:
+    suffix = str(int(time.time() * 1000))
+    team = web_server.api(
+        "POST",
+        "/api/teams/",
+        web_server.admin,
+        json={"name": f"Engineering {suffix}"},
+        expect=201,
+    ).json()
+
+    # the administrator names the team's SSO groups on its page
+    admin = admin_page
+    admin.goto(f"/teams/{team['id']}")
+    form = admin.get_by_role("form", name=f"SSO groups of {team['name']}")
+    form.get_by_label("SSO groups (members)").fill("corp:engineering\nstaff")
+    form.get_by_label("SSO groups (owners)").fill("corp:eng-leads")
+    form.get_by_role("button", name="Save SSO groups").click()
+    expect(admin.get_by_text("SSO groups saved")).to_be_visible()
+    saved = web_server.api(
+        "GET", f"/api/teams/{team['id']}", web_server.admin, expect=200
+    ).json()
+    assert saved["sso_groups"] == ["corp:engineering", "staff"]
+    assert saved["sso_owner_groups"] == ["corp:eng-leads"]
+
+    # a person signs in through the provider and lands in the team
+    corp_sso.person = {
+        "sub": f"sso-{suffix}",
+        "email": f"sso-{suffix}@corp.example",
+        "email_verified": True,
+        "preferred_username": f"sso-{suffix}",
+        "groups": ["engineering"],
+    }
+    page.goto("/login")
+    page.get_by_role("link", name="Sign in with Corp SSO").click()
+    expect(page.get_by_role("navigation", name="Your teams")).to_contain_text(
+        team["name"]
+    )
+    page.goto(f"/teams/{team['id']}")
+    expect(page.get_by_role("heading", name=team["name"], level=1)).to_be_visible()
+    mine = page.get_by_role("table", name=f"Members of {team['name']}")
+    row = mine.get_by_role("row", name=re.compile(f"sso-{suffix}"))
+    expect(row).to_contain_text("via SSO")
+    # a member reads the groups, and cannot change them
+    sso = page.get_by_role("region", name="Single sign-on")
+    expect(sso).to_contain_text("corp:engineering, staff")
+    expect(sso.get_by_role("button", name="Save SSO groups")).to_have_count(0)
+    axe(page)
+
+    admin.reload()
+    members = admin.get_by_role("table", name=f"Members of {team['name']}")
+    row = members.get_by_role("row", name=re.compile(f"sso-{suffix}"))
+    expect(row).to_contain_text("via SSO")
+    axe(admin)
+    admin.get_by_role("region", name="Single sign-on").scroll_into_view_if_needed()
+    shot(admin, "team-sso")

@@ -20,6 +20,8 @@ TEAM_FIELDS = {
     "rpm",
     "tpm",
     "budget_usd",
+    "sso_groups",
+    "sso_owner_groups",
     "spend_usd",
     "role",
     "created_at",
@@ -85,6 +87,10 @@ class TestCreate:
             {"name": "x", "rpm": 0},
             {"name": "x", "surprise": 1},
             {"name": "x\ny"},
+            {"name": "x", "sso_groups": [""]},
+            {"name": "x", "sso_groups": ["a\nb"]},
+            {"name": "x", "sso_owner_groups": ["g" * 256]},
+            {"name": "x", "sso_groups": [f"g{i}" for i in range(101)]},
         ],
     )
     async def test_bad_bodies_are_422(
@@ -124,9 +130,9 @@ class TestRead:
             f"/api/teams/{team['id']}/members", headers=member.headers
         )
         assert members.status_code == 200
-        assert {(m["user_id"], m["role"]) for m in members.json()} == {
-            (owner.id, "owner"),
-            (member.id, "member"),
+        assert {(m["user_id"], m["role"], m["source"]) for m in members.json()} == {
+            (owner.id, "owner", "manual"),
+            (member.id, "member", "manual"),
         }
 
     async def test_a_non_member_gets_404_for_every_team_route(
@@ -183,6 +189,56 @@ class TestUpdate:
         cleared = await client.put(path, json={"rpm": None}, headers=admin)
         assert cleared.json()["rpm"] is None
         assert cleared.json()["models"] == ["gpt-4o-mini"]
+
+    async def test_only_an_admin_sets_the_sso_groups(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        team, owner, member, outsider = await team_with_people(client)
+        admin = await admin_headers(client)
+        viewer = await make_user(client)
+        await client.post(
+            f"/api/teams/{team['id']}/members",
+            json={"user_id": viewer.id},
+            headers=admin,
+        )
+        made = await client.patch(
+            f"/api/admin/users/{viewer.id}", json={"role": "viewer"}, headers=admin
+        )
+        assert made.status_code == 200, made.text
+        path = f"/api/teams/{team['id']}"
+        for field in ("sso_groups", "sso_owner_groups"):
+            for person in (owner, member, viewer):
+                refused = await client.put(
+                    path, json={field: ["corp:eng"]}, headers=person.headers
+                )
+                _error(refused, 403, "forbidden")
+            hidden = await client.put(
+                path, json={field: ["corp:eng"]}, headers=outsider.headers
+            )
+            _error(hidden, 404, "not_found")
+        set_ = await client.put(
+            path,
+            json={
+                "sso_groups": [" corp:eng ", "staff", "corp:eng"],
+                "sso_owner_groups": ["/leads"],
+            },
+            headers=admin,
+        )
+        assert set_.status_code == 200, set_.text
+        shown = await client.get(path, headers=member.headers)
+        assert shown.json()["sso_groups"] == ["corp:eng", "staff"]
+        assert shown.json()["sso_owner_groups"] == ["/leads"]
+        cleared = await client.put(path, json={"sso_groups": None}, headers=admin)
+        assert cleared.json()["sso_groups"] == []
+        assert cleared.json()["sso_owner_groups"] == ["/leads"]
+
+    async def test_a_team_is_created_with_its_sso_groups(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        team = await make_team(client, sso_groups=["eng"], sso_owner_groups=["lead"])
+        assert (team["sso_groups"], team["sso_owner_groups"]) == (["eng"], ["lead"])
+        plain = await make_team(client)
+        assert (plain["sso_groups"], plain["sso_owner_groups"]) == ([], [])
 
     async def test_only_an_admin_deletes(self, client: httpx.AsyncClient) -> None:
         team, owner, _, _ = await team_with_people(client)

@@ -6,7 +6,9 @@ callback checks the returned state against it (constant time) and spends the
 state once (shared state, so a replayed callback fails on every process). The
 provider's answer signs the person in to the account linked to that provider
 identity; else to the account with the same **verified** email (which it
-links); else, when allowed, to a new account. Then a session starts.
+links); else, when allowed, to a new account. Its groups then set the admin
+role (``AIHUB_SSO_ADMIN_GROUPS``) and its SSO team memberships
+(``aihub.teams.sso``). Then a session starts.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ from aihub.auth.errors import (
 )
 from aihub.auth.sessions import IssuedTokens
 from aihub.auth.sso_client import SsoClient, SsoProfile
-from aihub.auth.sso_providers import SsoProvider, find_provider
+from aihub.auth.sso_providers import SsoProvider, configured_providers, find_provider
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
 from aihub.core.security import SecretBox, constant_time_equals
 from aihub.core.settings import Settings
+from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.state import KeyValueStore
+from aihub.teams import service as teams_service
+from aihub.teams import sso as teams_sso
 from aihub.users import service as users_service
 from aihub.users.models import User
 
@@ -173,14 +178,24 @@ async def _apply_groups(
     *,
     settings: Settings,
     context: AuditContext,
-) -> None:
-    """Roles from the groups claim, when the provider sends one and admin groups
-    are configured. (Teams from groups: see ``groups_of``.)"""
+) -> bool:
+    """The admin role from the groups claim, when the provider sends one and
+    admin groups are configured; then the SSO team memberships, from the
+    groups of every configured provider the user is linked to (each as sent
+    at its last sign-in). Whether any membership changed."""
     if provider.groups_claim and settings.sso_admin_groups:
         is_admin = bool(set(profile.groups) & set(settings.sso_admin_groups))
         await users_service.sync_admin_role(
             session, user=user, is_admin=is_admin, audit=context
         )
+    providers = {p.name for p in configured_providers(settings)}
+    linked = await groups_of(session, user_id=user.id)
+    linked[provider.name] = profile.groups  # a new identity is not flushed yet
+    groups = {name: sent for name, sent in linked.items() if name in providers}
+    changes = await teams_sso.sync_memberships(
+        session, user=user, groups=groups, providers=providers, audit=context
+    )
+    return bool(changes)
 
 
 async def _fail(
@@ -219,7 +234,7 @@ async def finish_login(
     redirect_uri: str,
     settings: Settings,
     client: SsoClient,
-    state_store: KeyValueStore,
+    infra: Infra,
     secret: str,
     context: AuditContext,
 ) -> IssuedTokens:
@@ -234,7 +249,7 @@ async def finish_login(
             raise SsoStateError()
         if not constant_time_equals(state, str(flow["s"])):
             raise SsoStateError()
-        await _spend_state(state_store, state)
+        await _spend_state(infra.state, state)
         if provider.kind == "oidc":
             profile = await client.oidc_profile(
                 provider,
@@ -252,7 +267,7 @@ async def finish_login(
         )
         if not user.is_active:
             raise SsoAccountRefusedError("This account is deactivated")
-        await _apply_groups(
+        teams_changed = await _apply_groups(
             session, user, provider, profile, settings=settings, context=context
         )
     except AihubError as exc:
@@ -288,6 +303,8 @@ async def finish_login(
         await session.rollback()
         raise SsoFailedError("Signing in twice at once: try again") from None
     log.info("sso_login_succeeded", user_id=user.id, provider=provider.name, how=how)
+    if teams_changed:  # a team key of a team the user left stops at once
+        await teams_service.announce(infra)
     return issued
 
 

@@ -1,7 +1,8 @@
 """The wire side of single sign-on: OpenID Connect discovery, the authorization
 request (code flow with PKCE, state and nonce, built with Authlib), the code
 exchange, ID token verification (joserfc: signature by the provider's JWKS,
-issuer, audience, nonce, expiry) and GitHub's and Discord's user APIs.
+issuer, audience, nonce, expiry) and GitHub's and Discord's user APIs
+(GitHub's organizations and teams too, as groups, when configured).
 
 Outbound calls use the process's unguarded HTTP session: every URL here comes
 from the administrator's configuration or from the configured issuer's own
@@ -11,7 +12,7 @@ discovery document, never from a user (like global provider keys' base URLs).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,8 @@ METADATA_TTL_S = 600.0
 CLOCK_LEEWAY_S = 60
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 _JSON = {"Accept": "application/json"}
+PAGE = "per_page=100"
+"""GitHub's organizations and teams: the first 100 of each (one page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +278,12 @@ class SsoClient:
         if provider.kind == "github":
             user = await self._get_json(f"{api}/user", headers=auth)
             emails = await self._get_json(f"{api}/user/emails", headers=auth)
-            return _github_profile(provider, user, emails)
+            profile = _github_profile(provider, user, emails)
+            if provider.reads_github_groups:
+                orgs = await self._get_json(f"{api}/user/orgs?{PAGE}", headers=auth)
+                teams = await self._get_json(f"{api}/user/teams?{PAGE}", headers=auth)
+                profile = replace(profile, groups=_github_groups(orgs, teams))
+            return profile
         user = await self._get_json(f"{api}/users/@me", headers=auth)
         return _discord_profile(provider, user)
 
@@ -333,6 +341,23 @@ def _github_profile(provider: SsoProvider, user: Any, emails: Any) -> SsoProfile
         name=_text(user.get("name")),
         username=_text(user.get("login")),
     )
+
+
+def _github_groups(orgs: Any, teams: Any) -> list[str]:
+    """``org`` per organization and ``org/team-slug`` per team, lower-case
+    (GitHub's names are case-insensitive)."""
+    groups = [
+        org["login"].lower()
+        for org in (orgs if isinstance(orgs, list) else [])
+        if isinstance(org, dict) and _text(org.get("login"))
+    ]
+    for team in teams if isinstance(teams, list) else []:
+        if not isinstance(team, dict) or not isinstance(team.get("organization"), dict):
+            continue
+        org, slug = _text(team["organization"].get("login")), _text(team.get("slug"))
+        if org and slug:
+            groups.append(f"{org}/{slug}".lower())
+    return list(dict.fromkeys(groups))
 
 
 def _discord_profile(provider: SsoProvider, user: Any) -> SsoProfile:

@@ -30,6 +30,7 @@ class SsoProvider:
     authorize_url: str | None = None  # OAuth 2.0 (GitHub, Discord)
     token_url: str | None = None
     api_url: str | None = None
+    reads_github_groups: bool = False  # organizations and teams as groups
 
 
 def _github(settings: Settings) -> SsoProvider | None:
@@ -44,10 +45,12 @@ def _github(settings: Settings) -> SsoProvider | None:
         kind="github",
         client_id=settings.oauth_github_client_id,
         client_secret=settings.oauth_github_client_secret.get_secret_value(),
-        scopes="read:user user:email",
+        scopes="read:user user:email"
+        + (" read:org" if settings.oauth_github_groups else ""),
         authorize_url=f"{base}/login/oauth/authorize",
         token_url=f"{base}/login/oauth/access_token",
         api_url=api,
+        reads_github_groups=settings.oauth_github_groups,
     )
 
 

@@ -144,7 +144,7 @@ async def oauth_callback(
         redirect_uri=_redirect_uri(request, settings, name),
         settings=settings,
         client=client,
-        state_store=request.app.state.infra.state,
+        infra=request.app.state.infra,
         secret=secret,
         context=context,
     )

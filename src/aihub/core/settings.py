@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     oauth_github_base_url: str | None = None
     """GitHub Enterprise Server (or a stand-in): ``<base>/login/oauth/*`` and
     the API at ``<base>/api/v3``; None: github.com."""
+    oauth_github_groups: bool = False
+    """True: asks scope read:org, and the person's organizations (``org``) and
+    teams (``org/team``), lower-case, are their SSO groups (for teams)."""
     oauth_discord_client_id: str | None = None
     oauth_discord_client_secret: SecretStr | None = None
     oauth_discord_base_url: str | None = None

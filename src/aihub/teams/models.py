@@ -12,6 +12,10 @@ from aihub.core.db import Base, TimestampMixin, utcnow
 TEAM_OWNER = "owner"
 TEAM_MEMBER = "member"
 TEAM_ROLES = (TEAM_OWNER, TEAM_MEMBER)
+SOURCE_MANUAL = "manual"
+"""Added by hand (an administrator, an owner, an accepted invitation)."""
+SOURCE_SSO = "sso"
+"""Added by a sign-in whose groups match the team's ``sso_groups``."""
 
 
 class Team(TimestampMixin, Base):
@@ -28,6 +32,14 @@ class Team(TimestampMixin, Base):
     rpm: Mapped[int | None] = mapped_column(Integer, default=None)
     tpm: Mapped[int | None] = mapped_column(Integer, default=None)
     budget_usd: Mapped[float | None] = mapped_column(Float, default=None)
+    # SSO groups whose people belong to the team ("group" from any provider,
+    # "<provider>:group" from that one): see aihub.teams.sso.
+    sso_groups: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    sso_owner_groups: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
 
 
 class TeamMember(TimestampMixin, Base):
@@ -41,6 +53,10 @@ class TeamMember(TimestampMixin, Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16), default=TEAM_MEMBER)
+    source: Mapped[str] = mapped_column(
+        String(8), default=SOURCE_MANUAL, server_default=SOURCE_MANUAL
+    )
+    """manual or sso: single sign-on changes and removes only its own."""
 
 
 class TeamInvitation(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aihub.teams.models import Team, TeamInvitation, TeamMember
+from aihub.teams.models import SOURCE_MANUAL, Team, TeamInvitation, TeamMember
 from aihub.users.models import User
 
 
@@ -83,15 +83,45 @@ async def count_owners(session: AsyncSession, *, team_id: int) -> int:
 
 
 def add_member(
-    session: AsyncSession, *, team_id: int, user_id: int, role: str
+    session: AsyncSession,
+    *,
+    team_id: int,
+    user_id: int,
+    role: str,
+    source: str = SOURCE_MANUAL,
 ) -> TeamMember:
-    member = TeamMember(team_id=team_id, user_id=user_id, role=role)
+    member = TeamMember(team_id=team_id, user_id=user_id, role=role, source=source)
     session.add(member)
     return member
 
 
 async def delete_member(session: AsyncSession, *, member: TeamMember) -> None:
     await session.delete(member)
+
+
+async def list_memberships(
+    session: AsyncSession, *, user_id: int
+) -> Sequence[TeamMember]:
+    stmt = (
+        select(TeamMember)
+        .where(TeamMember.user_id == user_id)
+        .order_by(TeamMember.team_id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def list_sso_mappings(
+    session: AsyncSession,
+) -> list[tuple[int, list[str], list[str]]]:
+    """(team id, sso_groups, sso_owner_groups) of every team that names a
+    group. Teams are few (an organisation's), so the filter runs here rather
+    than in JSON SQL that differs between SQLite and PostgreSQL."""
+    stmt = select(Team.id, Team.sso_groups, Team.sso_owner_groups).order_by(Team.id)
+    return [
+        (team_id, list(groups or ()), list(owners or ()))
+        for team_id, groups, owners in (await session.execute(stmt)).all()
+        if groups or owners
+    ]
 
 
 async def team_ids_of(session: AsyncSession, *, user_id: int) -> list[int]:

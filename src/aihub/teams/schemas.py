@@ -12,12 +12,17 @@ from aihub.core.ids import Id
 from aihub.gateway.keys_schemas import Budget, Models, Rpm, Tpm
 
 TeamRole = Literal["owner", "member"]
+MemberSource = Literal["manual", "sso"]
 TeamName = Annotated[Label, Field(min_length=1, max_length=200)]
 TeamDescription = Annotated[Text, Field(max_length=2000)]
+SsoGroup = Annotated[Label, Field(min_length=1, max_length=255)]
+SsoGroups = Annotated[list[SsoGroup], Field(max_length=100)]
+"""``"group"`` (from any provider) or ``"<provider>:group"`` (from that one)."""
 
 
 def _unique(value: list[str] | None) -> list[str]:
-    """None or [] means every model; duplicates dropped, order kept."""
+    """None or [] means every model (or no SSO group); duplicates dropped,
+    order kept."""
     return list(dict.fromkeys(value or ()))
 
 
@@ -31,13 +36,19 @@ class TeamCreate(BaseModel):
     tpm: Tpm | None = None
     budget_usd: Budget | None = None
     """Monthly (calendar month, UTC); None: no budget."""
+    sso_groups: SsoGroups | None = None
+    """Members of these SSO groups join the team at each sign-in."""
+    sso_owner_groups: SsoGroups | None = None
+    """Members of these SSO groups join it as owners."""
 
     valid_models = field_validator("models")(_unique)
+    valid_groups = field_validator("sso_groups", "sso_owner_groups")(_unique)
 
 
 class TeamUpdate(BaseModel):
-    """Partial. A null clears description, models (all allowed), rpm, tpm and
-    budget_usd; a null name is ignored. budget_usd is an administrator's."""
+    """Partial. A null clears description, models (all allowed), rpm, tpm,
+    budget_usd and the SSO groups; a null name is ignored. budget_usd,
+    sso_groups and sso_owner_groups are an administrator's."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,8 +58,11 @@ class TeamUpdate(BaseModel):
     rpm: Rpm | None = None
     tpm: Tpm | None = None
     budget_usd: Budget | None = None
+    sso_groups: SsoGroups | None = None
+    sso_owner_groups: SsoGroups | None = None
 
     valid_models = field_validator("models")(_unique)
+    valid_groups = field_validator("sso_groups", "sso_owner_groups")(_unique)
 
 
 class TeamRead(BaseModel):
@@ -61,6 +75,9 @@ class TeamRead(BaseModel):
     rpm: int | None
     tpm: int | None
     budget_usd: float | None
+    sso_groups: list[str]
+    """Members of these SSO groups join at sign-in (see the README's Teams)."""
+    sso_owner_groups: list[str]
     spend_usd: float = 0.0
     """Spent this calendar month (UTC) through the team's gateway keys."""
     role: TeamRole | None = None
@@ -88,6 +105,9 @@ class TeamMemberRead(BaseModel):
     username: str
     email: str
     role: TeamRole
+    source: MemberSource
+    """sso: added by single sign-on, which re-roles and removes it to follow
+    the person's groups; manual: added by hand, never touched by SSO."""
     created_at: datetime
 
 

@@ -2,12 +2,14 @@
 
 - an administrator does everything, in every team;
 - a team owner edits the team's name, description, models, rpm and tpm (not
-  its monthly budget, which the organisation grants: administrators only), adds,
-  re-roles and removes members, and invites by email;
+  its monthly budget, which the organisation grants, nor the SSO groups that
+  fill it: administrators only), adds, re-roles and removes members, and
+  invites by email;
 - a member reads the team and its member list, and may leave it;
 - anyone else gets 404 for the team's id: a team's existence does not leak.
 A team always keeps one owner (409 on removing or demoting the last one).
-Every mutation of a team lives in this module (the audit log hooks here).
+Every mutation of a team lives in this module and in ``sso.py`` (memberships
+that single sign-on makes); the audit log hooks in both.
 
 After a change that alters what a team key may do (limits, models, members),
 every process drops its cached gateway keys (``KEYS_CHANGED_CHANNEL``)."""
@@ -44,7 +46,13 @@ from aihub.teams.errors import (
     TeamNotFoundError,
     TeamPermissionError,
 )
-from aihub.teams.models import TEAM_OWNER, Team, TeamInvitation, TeamMember
+from aihub.teams.models import (
+    SOURCE_MANUAL,
+    TEAM_OWNER,
+    Team,
+    TeamInvitation,
+    TeamMember,
+)
 from aihub.teams.schemas import (
     InvitationCreate,
     TeamCreate,
@@ -64,7 +72,9 @@ KEYS_CHANGED_CHANNEL = "gateway_keys.changed"
 """The gateway key caches' channel (gateway.keys_service.CHANGED_CHANNEL)."""
 INVITE_PATH = "/invitations/"
 _CLEARABLE = frozenset({"description", "rpm", "tpm", "budget_usd"})
-_ADMIN_ONLY = frozenset({"budget_usd"})
+_LISTS = frozenset({"models", "sso_groups", "sso_owner_groups"})
+"""A null clears these to [] (for models: every model allowed)."""
+_ADMIN_ONLY = frozenset({"budget_usd", "sso_groups", "sso_owner_groups"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +234,8 @@ async def create_team(
         raise TeamPermissionError("Only an administrator creates teams")
     await _check_name_free(session, name=data.name, team_id=None)
     fields = data.model_dump()
-    fields["models"] = list(data.models or ())
+    for field in _LISTS:
+        fields[field] = list(fields[field] or ())
     team = repository.add_team(session, **fields)
     try:
         await session.flush()
@@ -249,11 +260,13 @@ async def update_team(
     team = await _managed(session, user=user, team_id=team_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     if not user.is_admin and _ADMIN_ONLY & changes.keys():
-        raise TeamPermissionError("Only an administrator changes a team's budget")
+        raise TeamPermissionError(
+            "Only an administrator changes a team's budget or SSO groups"
+        )
     if changes.get("name") is not None:
         await _check_name_free(session, name=changes["name"], team_id=team.id)
-    if "models" in changes:
-        changes["models"] = list(changes["models"] or ())
+    for field in _LISTS & changes.keys():
+        changes[field] = list(changes[field] or ())
     for field, value in changes.items():
         if value is None and field not in _CLEARABLE:
             continue
@@ -303,6 +316,7 @@ def _member_read(member: TeamMember, user: User) -> TeamMemberRead:
         username=user.username,
         email=user.email,
         role=member.role,
+        source=member.source,
         created_at=member.created_at,
     )
 
@@ -477,8 +491,10 @@ async def accept_invitation(
         member = repository.add_member(
             session, team_id=invitation.team_id, user_id=user.id, role=invitation.role
         )
-    elif invitation.role == TEAM_OWNER:
-        member.role = TEAM_OWNER
+    else:
+        if invitation.role == TEAM_OWNER:
+            member.role = TEAM_OWNER
+        member.source = SOURCE_MANUAL  # invited by hand: SSO leaves it alone
     invitation.accepted_at = utcnow()
     invitation.accepted_by = user.id
     detail = {"role": member.role}

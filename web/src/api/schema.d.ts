@@ -3602,6 +3602,10 @@ export interface components {
             tpm?: number | null;
             /** Budget Usd */
             budget_usd?: number | null;
+            /** Sso Groups */
+            sso_groups?: string[] | null;
+            /** Sso Owner Groups */
+            sso_owner_groups?: string[] | null;
         };
         /** TeamMemberCreate */
         TeamMemberCreate: {
@@ -3629,6 +3633,11 @@ export interface components {
              * @enum {string}
              */
             role: "owner" | "member";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "manual" | "sso";
             /**
              * Created At
              * Format: date-time
@@ -3659,6 +3668,10 @@ export interface components {
             tpm: number | null;
             /** Budget Usd */
             budget_usd: number | null;
+            /** Sso Groups */
+            sso_groups: string[];
+            /** Sso Owner Groups */
+            sso_owner_groups: string[];
             /**
              * Spend Usd
              * @default 0
@@ -3679,8 +3692,9 @@ export interface components {
         };
         /**
          * TeamUpdate
-         * @description Partial. A null clears description, models (all allowed), rpm, tpm and
-         *     budget_usd; a null name is ignored. budget_usd is an administrator's.
+         * @description Partial. A null clears description, models (all allowed), rpm, tpm,
+         *     budget_usd and the SSO groups; a null name is ignored. budget_usd,
+         *     sso_groups and sso_owner_groups are an administrator's.
          */
         TeamUpdate: {
             /** Name */
@@ -3695,6 +3709,10 @@ export interface components {
             tpm?: number | null;
             /** Budget Usd */
             budget_usd?: number | null;
+            /** Sso Groups */
+            sso_groups?: string[] | null;
+            /** Sso Owner Groups */
+            sso_owner_groups?: string[] | null;
         };
         /** TextPart */
         TextPart: {

@@ -1,7 +1,9 @@
 /**
  * One team: members (add by user id, invite by e-mail, change role, remove,
- * leave), limits (owners edit models and rate limits; the monthly budget is an
- * administrator's), and this month's spend per member and per key.
+ * leave; those single sign-on added are marked "via SSO"), limits (owners edit
+ * models and rate limits; the monthly budget is an administrator's), the SSO
+ * groups that fill the team (administrators), and this month's spend per
+ * member and per key.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
@@ -9,13 +11,22 @@ import { useNavigate, useParams } from "react-router";
 import { api, type Schemas, unwrap } from "../../api/client";
 import { Button } from "../../ui/Button";
 import { Dialog } from "../../ui/Dialog";
-import { Field } from "../../ui/Field";
+import { Field, TextArea } from "../../ui/Field";
 import { Spinner } from "../../ui/Spinner";
 import { toast } from "../../ui/Toast";
 import { useAuth } from "../auth/useAuth";
 import { budgetShare } from "../keys/model";
 import { formatCount, formatUsd } from "../usage/series";
-import { absoluteLink, limitsForm, limitsUpdate, monthRange, type Team, teamPowers } from "./lib";
+import {
+  absoluteLink,
+  limitsForm,
+  limitsUpdate,
+  monthRange,
+  ssoForm,
+  ssoUpdate,
+  type Team,
+  teamPowers,
+} from "./lib";
 import "../keys/keys.css";
 import "./teams.css";
 
@@ -268,6 +279,14 @@ function Members({ team, isAdmin, meId }: { team: Team; isAdmin: boolean; meId: 
                   <th scope="row">
                     {m.username}
                     {m.user_id === meId ? <span className="badge">you</span> : null}
+                    {m.source === "sso" ? (
+                      <span
+                        className="badge"
+                        title="Added by single sign-on: follows the person's groups at each sign-in"
+                      >
+                        via SSO
+                      </span>
+                    ) : null}
                     <div className="muted keys-detail">{m.email}</div>
                   </th>
                   <td>{m.user_id}</td>
@@ -437,6 +456,76 @@ function Limits({ team, isAdmin }: { team: Team; isAdmin: boolean }) {
   );
 }
 
+function SsoGroups({ team, isAdmin }: { team: Team; isAdmin: boolean }) {
+  const qc = useQueryClient();
+  const [form, setForm] = useState(() => ssoForm(team));
+  const [error, setError] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (body: Schemas["TeamUpdate"]) =>
+      unwrap(api.PUT("/api/teams/{team_id}", { params: { path: { team_id: team.id } }, body })),
+    onSuccess: (t) => {
+      qc.setQueryData(["teams", team.id], t);
+      qc.invalidateQueries({ queryKey: ["teams"] });
+      setForm(ssoForm(t));
+      toast("SSO groups saved");
+    },
+    onError: (e: Error) => setError(e.message),
+  });
+  if (!teamPowers(team, isAdmin).editSso) {
+    return (
+      <dl className="team-dl">
+        <dt>Members from</dt>
+        <dd>{team.sso_groups.join(", ") || "none"}</dd>
+        <dt>Owners from</dt>
+        <dd>{team.sso_owner_groups.join(", ") || "none"}</dd>
+      </dl>
+    );
+  }
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    const r = ssoUpdate(team, form);
+    if ("error" in r) return setError(r.error);
+    save.mutate(r.body);
+  }
+  return (
+    <form className="stack" onSubmit={submit} aria-label={`SSO groups of ${team.name}`}>
+      <p className="muted">
+        At each single sign-on, members of these groups join the team, and leave it when they leave
+        the groups; members added by hand stay as they are. One group per line, as the sign-in
+        provider names it; prefix a provider's name to accept it from that provider only
+        (keycloak:/engineering, github:octo-org/ml).
+      </p>
+      <div className="row wrap keys-limits">
+        <TextArea
+          label="SSO groups (members)"
+          rows={3}
+          value={form.members}
+          onChange={(e) => setForm((f) => ({ ...f, members: e.target.value }))}
+          placeholder="no group"
+        />
+        <TextArea
+          label="SSO groups (owners)"
+          rows={3}
+          value={form.owners}
+          onChange={(e) => setForm((f) => ({ ...f, owners: e.target.value }))}
+          placeholder="no group"
+        />
+      </div>
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div className="row end">
+        <Button type="submit" variant="primary" busy={save.isPending}>
+          Save SSO groups
+        </Button>
+      </div>
+    </form>
+  );
+}
+
 function Spend({ team }: { team: Team }) {
   const { start, end } = monthRange();
   const usage = useQuery({
@@ -593,6 +682,12 @@ export default function TeamPage() {
             <h2 id="team-limits-h">Limits</h2>
             <Limits key={t.updated_at} team={t} isAdmin={isAdmin} />
           </section>
+          {isAdmin || t.sso_groups.length || t.sso_owner_groups.length ? (
+            <section aria-labelledby="team-sso-h" className="keys-section">
+              <h2 id="team-sso-h">Single sign-on</h2>
+              <SsoGroups key={t.updated_at} team={t} isAdmin={isAdmin} />
+            </section>
+          ) : null}
           <section aria-labelledby="team-spend-h" className="keys-section">
             <h2 id="team-spend-h">Spend</h2>
             <Spend team={t} />

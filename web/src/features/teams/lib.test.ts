@@ -6,6 +6,9 @@ import {
   limitsForm,
   limitsUpdate,
   monthRange,
+  parseGroups,
+  ssoForm,
+  ssoUpdate,
   type Team,
   teamPowers,
 } from "./lib";
@@ -18,6 +21,8 @@ const team: Team = {
   rpm: 10,
   tpm: null,
   budget_usd: 50,
+  sso_groups: ["keycloak:/engineering"],
+  sso_owner_groups: [],
   spend_usd: 1.5,
   role: "owner",
   created_at: "2026-12-01T00:00:00Z",
@@ -71,11 +76,29 @@ describe("limitsUpdate", () => {
   });
 });
 
+describe("ssoUpdate", () => {
+  it("reads one group per line, keeping commas and colons", () => {
+    expect(parseGroups(" a, b \n\nkeycloak:/x\na, b\n")).toEqual(["a, b", "keycloak:/x"]);
+  });
+  it("sends only the lists that changed", () => {
+    expect(ssoUpdate(team, ssoForm(team))).toEqual({ body: {} });
+    const form = { ...ssoForm(team), owners: "github:octo-org/leads" };
+    expect(ssoUpdate(team, form)).toEqual({
+      body: { sso_owner_groups: ["github:octo-org/leads"] },
+    });
+    expect(ssoUpdate(team, { members: "", owners: "" })).toEqual({ body: { sso_groups: [] } });
+  });
+  it("explains a name that is too long", () => {
+    expect(ssoUpdate(team, { members: "g".repeat(256), owners: "" })).toHaveProperty("error");
+  });
+});
+
 describe("teamPowers", () => {
   it("gives owners the team and admins the budget", () => {
     expect(teamPowers({ role: "owner" }, false)).toMatchObject({
       manageMembers: true,
       editBudget: false,
+      editSso: false,
       remove: false,
     });
     expect(teamPowers({ role: "member" }, false)).toMatchObject({
@@ -86,6 +109,7 @@ describe("teamPowers", () => {
     expect(teamPowers({ role: null }, true)).toMatchObject({
       manageMembers: true,
       editBudget: true,
+      editSso: true,
       leave: false,
     });
   });

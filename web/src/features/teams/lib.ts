@@ -57,6 +57,41 @@ export function limitsUpdate(
   return { body };
 }
 
+export type SsoForm = { members: string; owners: string };
+
+export function ssoForm(t: Pick<Team, "sso_groups" | "sso_owner_groups">): SsoForm {
+  return { members: t.sso_groups.join("\n"), owners: t.sso_owner_groups.join("\n") };
+}
+
+/** SSO group entries, one per line (a group's name may hold a comma):
+ * trimmed, blank lines and repeats dropped, order kept. */
+export function parseGroups(text: string): string[] {
+  return [...new Set(text.split("\n").map((g) => g.trim()))].filter(Boolean);
+}
+
+const GROUP_MAX = 255;
+const GROUPS_MAX = 100;
+
+/** The PUT body for the SSO groups form (only the lists that changed), or an
+ * error message. Administrators only: the server refuses it from owners. */
+export function ssoUpdate(
+  team: Pick<Team, "sso_groups" | "sso_owner_groups">,
+  form: SsoForm,
+): { body: TeamUpdate } | { error: string } {
+  const members = parseGroups(form.members);
+  const owners = parseGroups(form.owners);
+  for (const list of [members, owners]) {
+    if (list.length > GROUPS_MAX) return { error: `At most ${GROUPS_MAX} groups per list.` };
+    const long = list.find((g) => g.length > GROUP_MAX);
+    if (long) return { error: `A group name has at most ${GROUP_MAX} characters.` };
+  }
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((g, i) => g === b[i]);
+  const body: TeamUpdate = {};
+  if (!same(members, team.sso_groups)) body.sso_groups = members;
+  if (!same(owners, team.sso_owner_groups)) body.sso_owner_groups = owners;
+  return { body };
+}
+
 /** Who may do what on a team page (the server checks it again). */
 export function teamPowers(team: Pick<Team, "role">, isAdmin: boolean) {
   const owner = isAdmin || team.role === "owner";
@@ -64,6 +99,7 @@ export function teamPowers(team: Pick<Team, "role">, isAdmin: boolean) {
     manageMembers: owner,
     editLimits: owner,
     editBudget: isAdmin,
+    editSso: isAdmin,
     leave: team.role != null,
     remove: isAdmin,
   };
