@@ -25,6 +25,7 @@ from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
 from aihub.chat.runs import RunHub
+from aihub.chat_proxy.router import router as chat_proxy_router
 from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
 from aihub.core.logging import configure_logging
@@ -38,8 +39,8 @@ from aihub.files.blobs import close_blob_stores
 from aihub.files.router import router as files_router
 from aihub.gateway.anthropic_api import router as anthropic_router
 from aihub.gateway.fast_lane import GatewayFastLane
-from aihub.gateway.keys_router import router as gateway_keys_router
-from aihub.gateway.keys_runtime import start_gateway, stop_gateway
+from aihub.gateway.keys.router import router as gateway_keys_router
+from aihub.gateway.keys.runtime import start_gateway, stop_gateway
 from aihub.gateway.openai_api import router as gateway_openai_router
 from aihub.gateway.team_budget import TeamTicketsMiddleware
 from aihub.infra import build_infra
@@ -60,7 +61,6 @@ from aihub.providers.http import (
     create_guarded_session,
     create_http_session,
 )
-from aihub.proxy.router import router as proxy_router
 from aihub.teams.router import invitations_router
 from aihub.teams.router import router as teams_router
 from aihub.threads.router import router as threads_router
@@ -93,7 +93,7 @@ ROUTERS = (
     threads_router,
     prompts_router,
     preferences_router,
-    proxy_router,
+    chat_proxy_router,
     catalog_router,
     provider_keys_router,
     admin_keys_router,

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from aihub.core.settings import Settings
 from aihub.gateway.deps import GatewayCaller
-from aihub.gateway.keys_runtime import GatewayRuntime, start_gateway, stop_gateway
+from aihub.gateway.keys.runtime import GatewayRuntime, start_gateway, stop_gateway
 from aihub.gateway.limits import check_request, record_usage
 from aihub.main import create_app
 from tests.factories import Account

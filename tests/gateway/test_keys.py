@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text, update
 
-from aihub.gateway.keys_runtime import GatewayRuntime
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.gateway.models import GatewayKey
 from tests.factories import Account, admin_headers, make_user
 from tests.gateway.keys_support import (

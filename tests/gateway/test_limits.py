@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from aihub.gateway.caller import Caller, KeyPolicy
-from aihub.gateway.keys_runtime import GatewayRuntime, stop_gateway
+from aihub.gateway.keys.runtime import GatewayRuntime, stop_gateway
 from aihub.gateway.limits import check_request, duration, model_allowed, record_usage
 from aihub.gateway.models import GatewayKey
 from tests.factories import Account, make_user

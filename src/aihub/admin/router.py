@@ -13,7 +13,7 @@ from aihub.auth.deps import AdminUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
-from aihub.gateway.keys_runtime import forget_user
+from aihub.gateway.keys.runtime import forget_user
 from aihub.users.models import User
 from aihub.users.schemas import UserAdminUpdate, UserRead
 

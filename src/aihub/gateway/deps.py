@@ -11,7 +11,7 @@ from aihub.access.deps import check_user
 from aihub.auth.deps import get_current_user
 from aihub.core.errors import UnauthorizedError
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, credential_of
-from aihub.gateway.keys_auth import caller_for_key
+from aihub.gateway.keys.auth import caller_for_key
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 

@@ -26,12 +26,12 @@ from typing import Any
 import structlog
 
 from aihub.gateway.caller import Caller, KeyPolicy, TeamLimits
-from aihub.gateway.keys_errors import (
+from aihub.gateway.keys.errors import (
     GatewayKeyBudgetExceededError,
     GatewayKeyRateLimitError,
     ModelNotAllowedError,
 )
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.gateway.keys.runtime import runtime_of
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.limiter import Limiter, LimitResult
 

@@ -21,7 +21,7 @@ from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.security import resolve_secret_key
 from aihub.core.settings import Settings
 from aihub.files.blobs import build_blob_store, close_blob_stores
-from aihub.gateway.keys_runtime import runtime_of, start_gateway, stop_gateway
+from aihub.gateway.keys.runtime import runtime_of, start_gateway, stop_gateway
 from aihub.gateway.models import GatewayKey
 from aihub.infra import build_infra
 from aihub.infra.outbound import OutboundPolicy

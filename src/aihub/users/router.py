@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from aihub.audit.deps import Audit
 from aihub.auth.deps import CurrentUser, OptionalUser
 from aihub.core.deps import AppSettings, DbSession
-from aihub.gateway.keys_runtime import forget_user
+from aihub.gateway.keys.runtime import forget_user
 from aihub.users import service
 from aihub.users.models import User
 from aihub.users.schemas import UserCreate, UserRead, UserUpdate

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.chat.llm import Target
 from aihub.core.db import utcnow
-from aihub.gateway import keys_repository, keys_service
 from aihub.gateway.caller import Caller, KeyPolicy
-from aihub.gateway.keys_errors import ModelNotAllowedError
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.gateway.keys import repository as keys_repository
+from aihub.gateway.keys import service as keys_service
+from aihub.gateway.keys.errors import ModelNotAllowedError
+from aihub.gateway.keys.runtime import runtime_of
 from aihub.gateway.limits import check_request, model_allowed, record_usage
 from aihub.users import service as users_service
 from aihub.voice.errors import VoiceTokenInvalidError

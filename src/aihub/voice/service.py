@@ -25,7 +25,7 @@ from aihub.core.db import utcnow
 from aihub.core.pagination import PageParams
 from aihub.core.security import sign_token, verify_signed_token
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, KeyPolicy
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.gateway.keys.runtime import runtime_of
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.users import service as users_service

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from aihub.gateway.caller import Caller
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.gateway.keys.runtime import runtime_of
 
 
 async def caller_for_key(request: Request, token: str) -> Caller:

@@ -12,9 +12,9 @@ from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
-from aihub.gateway import keys_service as service
-from aihub.gateway.keys_runtime import GatewayRuntime, runtime_of
-from aihub.gateway.keys_schemas import (
+from aihub.gateway.keys import service
+from aihub.gateway.keys.runtime import GatewayRuntime, runtime_of
+from aihub.gateway.keys.schemas import (
     GatewayKeyCreate,
     GatewayKeyCreated,
     GatewayKeyRead,

@@ -9,14 +9,10 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.responses import StreamingResponse
 
 from aihub.chat.deps import Chat
-from aihub.core.deps import DbSession
-from aihub.core.pagination import Page
-from aihub.media import presence
-from aihub.provider_keys.discovery import discovered_models
-from aihub.proxy import replies, service
-from aihub.proxy.conversation import ask_of, start_answer
-from aihub.proxy.deps import ProxyCaller
-from aihub.proxy.schemas import (
+from aihub.chat_proxy import replies, service
+from aihub.chat_proxy.conversation import ask_of, start_answer
+from aihub.chat_proxy.deps import ProxyCaller
+from aihub.chat_proxy.schemas import (
     ChatCreate,
     ChatCreated,
     ChatDetail,
@@ -33,6 +29,10 @@ from aihub.proxy.schemas import (
     RenameResult,
     StatusRead,
 )
+from aihub.core.deps import DbSession
+from aihub.core.pagination import Page
+from aihub.media import presence
+from aihub.provider_keys.discovery import discovered_models
 
 router = APIRouter(prefix="/api", tags=["proxy (seed 004)"])
 

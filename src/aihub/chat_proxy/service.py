@@ -16,13 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.catalog import service as catalog_service
 from aihub.catalog.schemas import AvailableModel
 from aihub.chat.targets import resolve_target
-from aihub.core.db import utcnow
-from aihub.core.ids import MAX_ID
-from aihub.core.pagination import PageParams
-from aihub.provider_keys.schemas import PoolKeyStatus, PoolStatus
-from aihub.proxy import repository
-from aihub.proxy.errors import ChatNotFoundError
-from aihub.proxy.schemas import (
+from aihub.chat_proxy import repository
+from aihub.chat_proxy.errors import ChatNotFoundError
+from aihub.chat_proxy.schemas import (
     ChatCreate,
     ChatDetail,
     ChatList,
@@ -36,6 +32,10 @@ from aihub.proxy.schemas import (
     ProviderStatus,
     StatusRead,
 )
+from aihub.core.db import utcnow
+from aihub.core.ids import MAX_ID
+from aihub.core.pagination import PageParams
+from aihub.provider_keys.schemas import PoolKeyStatus, PoolStatus
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread

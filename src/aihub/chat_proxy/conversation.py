@@ -30,14 +30,9 @@ from aihub.chat.llm import parse_target
 from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, RegenerateOptions
 from aihub.chat.service import ChatDeps
-from aihub.core.db import utcnow
-from aihub.core.errors import ValidationFailedError
-from aihub.files import service as files_service
-from aihub.gateway.caller import Caller
-from aihub.provider_keys.schemas import PROVIDERS
-from aihub.proxy import accounting, repository
-from aihub.proxy.errors import ParentNotFoundError
-from aihub.proxy.schemas import (
+from aihub.chat_proxy import accounting, repository
+from aihub.chat_proxy.errors import ParentNotFoundError
+from aihub.chat_proxy.schemas import (
     ChatRequest,
     CompletionRequest,
     ImagePart,
@@ -45,7 +40,12 @@ from aihub.proxy.schemas import (
     Part,
     TextPart,
 )
-from aihub.proxy.service import get_chat, parse_ref
+from aihub.chat_proxy.service import get_chat, parse_ref
+from aihub.core.db import utcnow
+from aihub.core.errors import ValidationFailedError
+from aihub.files import service as files_service
+from aihub.gateway.caller import Caller
+from aihub.provider_keys.schemas import PROVIDERS
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.security import hash_api_key
-from aihub.gateway import keys_service
 from aihub.gateway.caller import Caller
-from aihub.gateway.keycache import GatewayKeyCache, KeyEntry
-from aihub.gateway.keys_errors import InvalidGatewayKeyError
-from aihub.gateway.keys_schemas import GatewayKeyRead
+from aihub.gateway.keys import service as keys_service
+from aihub.gateway.keys.cache import GatewayKeyCache, KeyEntry
+from aihub.gateway.keys.errors import InvalidGatewayKeyError
+from aihub.gateway.keys.schemas import GatewayKeyRead
 from aihub.gateway.models import GatewayKey
 from aihub.gateway.spend import SpendLedger
 from aihub.gateway.team_budget import TeamBudgets

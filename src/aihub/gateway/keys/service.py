@@ -19,11 +19,11 @@ from aihub.audit.service import AuditContext
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
 from aihub.core.security import hash_api_key
-from aihub.gateway import keys_repository as repository
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, KeyPolicy, TeamLimits
-from aihub.gateway.keycache import REJECTED, KeyEntry
-from aihub.gateway.keys_errors import GatewayKeyNotFoundError, GatewayKeyRevokedError
-from aihub.gateway.keys_schemas import GatewayKeyCreate, GatewayKeyUpdate
+from aihub.gateway.keys import repository
+from aihub.gateway.keys.cache import REJECTED, KeyEntry
+from aihub.gateway.keys.errors import GatewayKeyNotFoundError, GatewayKeyRevokedError
+from aihub.gateway.keys.schemas import GatewayKeyCreate, GatewayKeyUpdate
 from aihub.gateway.models import GatewayKey
 from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError

@@ -13,9 +13,9 @@ from sqlalchemy import update
 
 from aihub.core.db import utcnow
 from aihub.threads.models import Thread
+from tests.chat_proxy.helpers import assert_seed_error, chat, tree, user_with_key
 from tests.factories import Account, make_user
 from tests.fakes.upstream import FakeUpstream, Reply
-from tests.proxy.helpers import assert_seed_error, chat, tree, user_with_key
 
 
 async def _create(client: httpx.AsyncClient, user: Account, name: str) -> str:
