@@ -24,7 +24,6 @@ from aihub.catalog.router import tokens_router
 from aihub.categories.router import router as categories_router
 from aihub.chat.llm import LlmClient
 from aihub.chat.router import router as chat_router
-from aihub.chat.runs import RunHub
 from aihub.chat_proxy.router import router as chat_proxy_router
 from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.error_handlers import install_error_handlers
@@ -61,6 +60,7 @@ from aihub.providers.http import (
     create_guarded_session,
     create_http_session,
 )
+from aihub.runs.hub import RunHub
 from aihub.teams.router import invitations_router
 from aihub.teams.router import router as teams_router
 from aihub.threads.router import router as threads_router

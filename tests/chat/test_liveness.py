@@ -18,9 +18,10 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from aihub.chat import runs
 from aihub.core.settings import Settings
 from aihub.main import create_app
+from aihub.runs.hub import RunHub
+from aihub.runs.orphans import recover_message
 from aihub.threads.models import Message
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key, make_thread, parse_sse
@@ -119,7 +120,7 @@ async def test_an_outage_and_a_restart_of_redis_interrupt_no_live_stream(
     fake_upstream: FakeUpstream,
 ) -> None:
     owner, sweeper = two_apps
-    hub: runs.RunHub = sweeper.state.chat_runs
+    hub: RunHub = sweeper.state.chat_runs
     gate = threading.Event()
     client, task, message_id = await _held_stream(owner, fake_upstream, gate, "sk-o")
     try:
@@ -153,7 +154,7 @@ async def test_after_a_redis_restart_a_dead_owner_is_found_once_a_ttl_passed(
     fake_upstream: FakeUpstream,
 ) -> None:
     owner, sweeper = two_apps
-    hub: runs.RunHub = sweeper.state.chat_runs
+    hub: RunHub = sweeper.state.chat_runs
     client = _client(owner)
     user = await make_user(client)
     thread = await make_thread(client, user)
@@ -191,7 +192,7 @@ async def test_a_run_that_ends_after_a_sweep_claimed_it_writes_no_second_usage(
     try:
         # A sweep of an older version (or a process that misread the owner)
         # claims the live message and records its usage.
-        assert await runs._recover(sweeper.state.sessionmaker, message_id)
+        assert await recover_message(sweeper.state.sessionmaker, message_id)
         gate.set()
         frames = parse_sse((await asyncio.wait_for(task, 20)).text)
     finally:

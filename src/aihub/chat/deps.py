@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Query
 from starlette.requests import HTTPConnection
 
-from aihub.chat.runs import RunHub
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from aihub.chat.service import ChatDeps
 from aihub.files.blobs import build_blob_store
 from aihub.files.service import OwnFiles, link_bases
+from aihub.runs.hub import RunHub
 
 
 def _chat_deps(conn: HTTPConnection) -> ChatDeps:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.calls.stream_errors import error_data
-from aihub.chat.runs import HEARTBEAT_TTL_S, Frame
 from aihub.chat.schemas import MAX_TIMEOUT_S
+from aihub.runs.spec import HEARTBEAT_TTL_S, Frame
 from aihub.threads import repository as threads_repository
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message

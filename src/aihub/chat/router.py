@@ -12,7 +12,6 @@ from aihub.chat import service
 from aihub.chat.completion import complete
 from aihub.chat.deps import DEFAULT_TIMEOUT, Chat, Runs, Timeout, UseContext
 from aihub.chat.resume import assistant_message, stored_frames
-from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import (
     CompletionRead,
     CompletionRequest,
@@ -25,6 +24,7 @@ from aihub.chat.schemas import (
 from aihub.chat.sse import numbered_body, sse_response, stream_response
 from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
+from aihub.runs.generation import GenerationRun
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.deps import ThreadId

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.catalog.tokens import acount_tokens
 from aihub.chat.context import build_context, system_prompt_of
 from aihub.chat.llm import LlmClient, Target
-from aihub.chat.runs import GenerationRun, RunHub, RunSpec
 from aihub.chat.schemas import (
     EditMessage,
     RegenerateOptions,
@@ -33,6 +32,9 @@ from aihub.core.errors import BadRequestError, ServiceUnavailableError
 from aihub.files import service as files_service
 from aihub.provider_keys.errors import NoProviderKeyError
 from aihub.providers.base import ChatRequest
+from aihub.runs.generation import GenerationRun
+from aihub.runs.hub import RunHub
+from aihub.runs.spec import RunSpec
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError

@@ -9,9 +9,10 @@ from typing import Any
 
 import structlog
 
-from aihub.chat.runs import GenerationRun, RunResult
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
+from aihub.runs.generation import GenerationRun
+from aihub.runs.spec import RunResult
 
 log = structlog.get_logger(__name__)
 

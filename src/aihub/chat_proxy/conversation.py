@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.chat import service as chat_service
 from aihub.chat.context import system_prompt_of
 from aihub.chat.llm import parse_target
-from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, RegenerateOptions
 from aihub.chat.service import ChatDeps
 from aihub.chat_proxy import accounting, repository
@@ -46,6 +45,7 @@ from aihub.core.errors import ValidationFailedError
 from aihub.files import service as files_service
 from aihub.gateway.caller import Caller
 from aihub.provider_keys.schemas import PROVIDERS
+from aihub.runs.generation import GenerationRun
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread

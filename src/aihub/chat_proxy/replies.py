@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import StreamingResponse
 
 from aihub.calls.stream_errors import error_frame
-from aihub.chat.runs import GenerationRun
 from aihub.chat.sse import frames_with_pings
 from aihub.chat_proxy import accounting
 from aihub.chat_proxy.schemas import AnswerMessage, Choice, Completion, UsageBlock
 from aihub.gateway.caller import Caller
+from aihub.runs.generation import GenerationRun
 from aihub.threads import repository as threads_repository
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message

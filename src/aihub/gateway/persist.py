@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from aihub.calls.client import Target
-from aihub.chat.keeper import AnswerKeeper
-from aihub.chat.runs import RunHub, RunSpec
 from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
+from aihub.runs.hub import RunHub
+from aihub.runs.keeper import AnswerKeeper
+from aihub.runs.spec import RunSpec
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.errors import ThreadNotFoundError

@@ -27,10 +27,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.calls.client import Target
-from aihub.chat.keeper import AnswerKeeper
-from aihub.chat.runs import RunHub, RunSpec
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
+from aihub.runs.hub import RunHub
+from aihub.runs.keeper import AnswerKeeper
+from aihub.runs.spec import RunSpec
 from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread

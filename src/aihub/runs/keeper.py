@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aihub.core.db import utcnow
 from aihub.threads.models import Message as ChatMessage
 
-if TYPE_CHECKING:  # runs.py imports this module
-    from aihub.chat.runs import RunHub, RunSpec
+if TYPE_CHECKING:  # the hub and the runs import this module
+    from aihub.runs.hub import RunHub
+    from aihub.runs.spec import RunSpec
 
 log = structlog.get_logger(__name__)
 
