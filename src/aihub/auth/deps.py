@@ -15,7 +15,7 @@ from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
 from aihub.core.ids import MAX_ID
 from aihub.core.security import decode_access_token
-from aihub.users import repository as users_repository
+from aihub.users import service as users_service
 from aihub.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -42,7 +42,7 @@ async def get_current_user(
     user_id = _user_id(claims)
     if claims is None or user_id is None:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
-    user = await users_repository.get_user(session, user_id=user_id)
+    user = await users_service.find_user(session, user_id=user_id)
     # A deactivated user, or a token issued before a password change, stops here.
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)

@@ -25,7 +25,6 @@ from aihub.chat.sse import numbered_body, sse_response, stream_response
 from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
 from aihub.runs.generation import GenerationRun
-from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.deps import ThreadId
 from aihub.threads.errors import MessageNotFoundError
@@ -54,7 +53,7 @@ async def _answer(session: DbSession, run: GenerationRun) -> Message:
     result = await run.wait()
     if result.error is not None:
         raise result.error
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=run.spec.thread_id, message_id=run.message_id
     )
     if message is None:  # deleted with its thread while generating

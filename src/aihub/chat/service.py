@@ -35,7 +35,6 @@ from aihub.providers.base import ChatRequest
 from aihub.runs.generation import GenerationRun
 from aihub.runs.hub import RunHub
 from aihub.runs.spec import RunSpec
-from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message, Thread
@@ -284,7 +283,7 @@ def _edited_parts(original: Message, content: str) -> list[dict[str, Any]] | Non
 
 
 async def _message(session: AsyncSession, thread: Thread, message_id: int) -> Message:
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=thread.id, message_id=message_id
     )
     if message is None:
@@ -400,7 +399,7 @@ async def _start(
     # holding one while waiting for another deadlocks a saturated pool.
     await session.commit()
     await _check_keys(deps, user=user, target=target)
-    branch = await threads_repository.list_branch(
+    branch = await threads_service.list_branch(
         session, thread_id=thread.id, leaf_id=question.id
     )
     system = options.system_prompt or system_prompt_of(branch, thread.system_prompt)
@@ -419,7 +418,9 @@ async def _start(
         session, deps.files, user_id=user.id, messages=context.messages
     )
     if thread.provider is None or thread.model is None:
-        thread.provider, thread.model = target.provider, target.model
+        threads_service.set_thread_model(
+            thread, provider=target.provider, model=target.model
+        )
     answer = await threads_service.add_message(
         session,
         thread=thread,

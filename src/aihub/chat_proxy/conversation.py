@@ -29,7 +29,7 @@ from aihub.chat.context import system_prompt_of
 from aihub.chat.llm import parse_target
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, RegenerateOptions
 from aihub.chat.service import ChatDeps
-from aihub.chat_proxy import accounting, repository
+from aihub.chat_proxy import accounting
 from aihub.chat_proxy.errors import ParentNotFoundError
 from aihub.chat_proxy.schemas import (
     ChatRequest,
@@ -39,14 +39,12 @@ from aihub.chat_proxy.schemas import (
     Part,
     TextPart,
 )
-from aihub.chat_proxy.service import get_chat, parse_ref
-from aihub.core.db import utcnow
+from aihub.chat_proxy.service import CHAT_SOURCE, get_chat, parse_ref
 from aihub.core.errors import ValidationFailedError
 from aihub.files import service as files_service
 from aihub.gateway.caller import Caller
 from aihub.provider_keys.schemas import PROVIDERS
 from aihub.runs.generation import GenerationRun
-from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread
 from aihub.threads.service import derive_title
@@ -188,7 +186,7 @@ async def _parent(session: AsyncSession, thread: Thread, ask: Ask) -> int | None
     row_id = parse_ref(ask.parent_id)
     message = None
     if row_id is not None:
-        message = await threads_repository.get_message(
+        message = await threads_service.find_message(
             session, thread_id=thread.id, message_id=row_id
         )
     if message is None:
@@ -201,7 +199,7 @@ async def _system_in_force(
 ) -> str | None:
     if parent_id is None:
         return thread.system_prompt
-    branch = await threads_repository.list_branch(
+    branch = await threads_service.list_branch(
         session, thread_id=thread.id, leaf_id=parent_id
     )
     return system_prompt_of(branch, thread.system_prompt)
@@ -214,14 +212,12 @@ async def _store_turns(session: AsyncSession, *, user: User, ask: Ask) -> Messag
         parent_id = await _parent(session, thread, ask)
     else:
         question = ask.turns[-1]
-        thread = threads_repository.add_thread(
+        thread = await threads_service.add_thread(
             session,
             user_id=user.id,
             title=ask.name or derive_title(None, question.content),
-            source=repository.CHAT_SOURCE,
-            last_message_at=utcnow(),
+            source=CHAT_SOURCE,
         )
-        await session.flush()
         parent_id = None
     if ask.system and ask.system != await _system_in_force(session, thread, parent_id):
         system = await threads_service.add_message(

@@ -24,7 +24,7 @@ from aihub.chat_proxy import accounting
 from aihub.chat_proxy.schemas import AnswerMessage, Choice, Completion, UsageBlock
 from aihub.gateway.caller import Caller
 from aihub.runs.generation import GenerationRun
-from aihub.threads import repository as threads_repository
+from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message
 
@@ -60,7 +60,7 @@ async def complete(
     if result.error is not None:
         raise result.error
     spec = run.spec
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=spec.thread_id, message_id=run.message_id
     )
     if message is None:  # the chat was deleted while answering
@@ -112,7 +112,7 @@ async def _stored_answer(
     sessionmaker: async_sessionmaker[AsyncSession], run: GenerationRun
 ) -> Message | None:
     async with sessionmaker() as session:
-        return await threads_repository.get_message(
+        return await threads_service.find_message(
             session, thread_id=run.spec.thread_id, message_id=run.message_id
         )
 

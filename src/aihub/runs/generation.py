@@ -20,12 +20,12 @@ neither a slow client nor a vanished one decides what is stored:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -33,7 +33,6 @@ from aihub.calls.client import LlmCall, Target
 from aihub.calls.errors import as_hub_error
 from aihub.calls.stream_errors import error_data
 from aihub.catalog.tokens import count_tokens
-from aihub.core.db import utcnow
 from aihub.core.errors import AihubError
 from aihub.providers.base import CompletionBuilder, ProviderError, TextDelta, Usage
 from aihub.runs.errors import GenerationTimeoutError
@@ -46,8 +45,7 @@ from aihub.runs.spec import (
     RunSpec,
     usage_block,
 )
-from aihub.threads.models import Message as ChatMessage
-from aihub.threads.models import Thread
+from aihub.threads import service as threads_service
 from aihub.usage.recording import CallRecord, add_record, cost_of
 
 if TYPE_CHECKING:  # the hub launches runs
@@ -301,40 +299,33 @@ class GenerationRun:
         meta: dict[str, Any],
         record: CallRecord,
     ) -> None:
-        now = utcnow()
-        values = {
-            "content": text,
-            "status": status,
-            "tokens": usage.completion_tokens if usage is not None else None,
-            "model": target.model,
-            "provider": target.provider,
-            "meta_data": meta,
-            "updated_at": now,
-        }
+        end = threads_service.AnswerEnd(
+            content=text,
+            status=status,
+            meta_data=meta,
+            tokens=usage.completion_tokens if usage is not None else None,
+            model=target.model,
+            provider=target.provider,
+        )
+        thread_id, message_id = self.spec.thread_id, self.message_id
         async with self.hub.sessionmaker() as session:
-            ended = await session.execute(
-                update(ChatMessage)
-                .where(
-                    ChatMessage.id == self.message_id,
-                    ChatMessage.status == "streaming",
-                )
-                .values(**values)
-            )
-            if getattr(ended, "rowcount", 0) == 1:
+            if await threads_service.end_answer(
+                session,
+                thread_id=thread_id,
+                message_id=message_id,
+                end=end,
+                only_streaming=True,
+            ):
                 add_record(session, record)
             else:
                 # A sweep took it for orphaned and recorded its usage: the text
                 # and status are still ours to store, the usage row is not.
-                log.warning("generation_already_accounted", message_id=self.message_id)
+                log.warning("generation_already_accounted", message_id=message_id)
                 meta["usage_recorded_by_sweep"] = True
-                await session.execute(
-                    update(ChatMessage)
-                    .where(ChatMessage.id == self.message_id)
-                    .values(**{k: v for k, v in values.items() if k != "tokens"})
+                await threads_service.end_answer(
+                    session,
+                    thread_id=thread_id,
+                    message_id=message_id,
+                    end=dataclasses.replace(end, keep_tokens=True),
                 )
-            await session.execute(
-                update(Thread)
-                .where(Thread.id == self.spec.thread_id)
-                .values(last_message_at=now, updated_at=now)
-            )
             await session.commit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.catalog.tokens import acount_tokens
@@ -15,8 +14,7 @@ from aihub.core.db import utcnow
 from aihub.infra.state import KeyValueStore
 from aihub.providers.base import Usage
 from aihub.runs.spec import run_key, usage_block
-from aihub.threads.models import Message as ChatMessage
-from aihub.threads.models import Thread
+from aihub.threads import service as threads_service
 from aihub.usage.recording import CallRecord, add_record, cost_of
 
 log = structlog.get_logger(__name__)
@@ -35,12 +33,11 @@ async def recover_orphans(
     without a heartbeat key. A message is claimed with a conditional UPDATE, so
     two processes sweeping at once record it once. A state store error stops
     the round (raised): a heartbeat that cannot be read is not a missing one."""
-    query = select(ChatMessage.id).where(ChatMessage.status == "streaming")
-    if quiet_for_s > 0:
-        cutoff = utcnow() - timedelta(seconds=quiet_for_s)
-        query = query.where(ChatMessage.updated_at < cutoff)
+    cutoff = utcnow() - timedelta(seconds=quiet_for_s) if quiet_for_s > 0 else None
     async with sessionmaker() as session:
-        candidates = (await session.execute(query)).scalars().all()
+        candidates = await threads_service.list_streaming_answer_ids(
+            session, unchanged_since=cutoff
+        )
     orphans = []
     for message_id in candidates:
         if skip and message_id in skip:
@@ -60,22 +57,11 @@ async def recover_message(
     sessionmaker: async_sessionmaker[AsyncSession], message_id: int
 ) -> bool:
     async with sessionmaker() as session:
-        claimed = await session.execute(
-            update(ChatMessage)
-            .where(ChatMessage.id == message_id, ChatMessage.status == "streaming")
-            .values(status="interrupted")
-        )
-        if getattr(claimed, "rowcount", 0) != 1:
+        claimed = await threads_service.claim_orphan(session, message_id=message_id)
+        if claimed is None:
             await session.rollback()
             return False
-        row = (
-            await session.execute(
-                select(ChatMessage, Thread.user_id)
-                .join(Thread, Thread.id == ChatMessage.thread_id)
-                .where(ChatMessage.id == message_id)
-            )
-        ).one()
-        message, user_id = row
+        message, user_id = claimed
         meta = dict(message.meta_data or {})
         provider, model = message.provider or "", message.model or ""
         completion, _ = await acount_tokens(provider, model, message.content or "")
@@ -92,8 +78,7 @@ async def recover_message(
             usage_reported=False,
             reason="server_restart",
         )
-        message.meta_data = meta
-        message.tokens = completion
+        threads_service.set_message_meta(message, meta_data=meta, tokens=completion)
         add_record(
             session,
             CallRecord(

@@ -362,6 +362,11 @@ async def list_users(
     return list(users), total
 
 
+async def find_user(session: AsyncSession, *, user_id: int) -> User | None:
+    """The user with that id, else None (a token of a deleted account)."""
+    return await repository.get_user(session, user_id=user_id)
+
+
 async def get_user(session: AsyncSession, *, user_id: int) -> User:
     user = await repository.get_user(session, user_id=user_id)
     if user is None:

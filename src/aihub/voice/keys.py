@@ -11,15 +11,12 @@ the shared spend ledger, shown by GET /api/gateway-keys/).
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.chat.llm import Target
-from aihub.core.db import utcnow
 from aihub.gateway.caller import Caller, KeyPolicy
-from aihub.gateway.keys import repository as keys_repository
 from aihub.gateway.keys import service as keys_service
 from aihub.gateway.keys.errors import ModelNotAllowedError
 from aihub.gateway.keys.runtime import runtime_of
@@ -74,12 +71,8 @@ async def load_policy(
 ) -> KeyPolicy:
     """The key's policy as it is now, for a socket of a session made with it
     (refused when the key was revoked or has expired); seeds its spend."""
-    key = await keys_repository.get_key(session, user_id=user_id, key_id=key_id)
-    if (
-        key is None
-        or key.revoked_at is not None
-        or (key.expires_at is not None and _aware(key.expires_at) <= utcnow())
-    ):
+    key = await keys_service.find_usable_key(session, user_id=user_id, key_id=key_id)
+    if key is None:
         raise VoiceTokenInvalidError("The gateway key of this session is not valid")
     runtime = await runtime_of(app_state)
     await runtime.spend.seed(key.id, key.spend_usd)
@@ -100,7 +93,3 @@ async def load_policy(
         budget_usd=key.budget_usd,
         team=team,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)

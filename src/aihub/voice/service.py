@@ -26,7 +26,6 @@ from aihub.core.pagination import PageParams
 from aihub.core.security import sign_token, verify_signed_token
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, KeyPolicy
 from aihub.gateway.keys.runtime import runtime_of
-from aihub.threads import repository as threads_repository
 from aihub.threads import service as threads_service
 from aihub.users import service as users_service
 from aihub.users.models import User
@@ -152,7 +151,7 @@ async def create_session(
         tts=tts,
         gateway_rpm=gateway_rpm,
     )
-    thread = threads_repository.add_thread(
+    thread = await threads_service.add_thread(
         session,
         user_id=user.id,
         title=data.title or "Voice session",
@@ -162,9 +161,7 @@ async def create_session(
         system_prompt=data.system_prompt,
         temperature=data.temperature,
         max_tokens=data.max_tokens,
-        last_message_at=utcnow(),
     )
-    await session.flush()
     if data.system_prompt:
         await threads_service.add_message(
             session, thread=thread, role="system", content=data.system_prompt

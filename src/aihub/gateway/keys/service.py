@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -103,6 +104,22 @@ async def get_key(session: AsyncSession, *, user: User, key_id: int) -> GatewayK
     if key is None:
         raise GatewayKeyNotFoundError
     return key
+
+
+async def find_usable_key(
+    session: AsyncSession, *, user_id: int, key_id: int
+) -> GatewayKey | None:
+    """The user's key when it is neither revoked nor expired, else None."""
+    key = await repository.get_key(session, user_id=user_id, key_id=key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+        return None
+    return key
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def update_key(
