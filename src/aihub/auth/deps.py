@@ -15,6 +15,7 @@ from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
 from aihub.core.ids import MAX_ID
 from aihub.core.security import decode_access_token
+from aihub.runtime import RuntimeDep
 from aihub.users import service as users_service
 from aihub.users.models import User
 
@@ -95,9 +96,9 @@ async def get_optional_user(
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def _login_throttle(conn: HTTPConnection) -> LoginThrottle:
-    state = conn.app.state
-    return LoginThrottle(state.infra.limiter, state.infra.state, state.settings)
+def _login_throttle(runtime: RuntimeDep) -> LoginThrottle:
+    infra = runtime.infra
+    return LoginThrottle(infra.limiter, infra.state, runtime.settings)
 
 
 def _client_address(conn: HTTPConnection) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from starlette.responses import StreamingResponse
 
 from aihub.auth.deps import CurrentUser
@@ -25,6 +25,7 @@ from aihub.chat.sse import numbered_body, sse_response, stream_response
 from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
 from aihub.runs.generation import GenerationRun
+from aihub.runtime import RuntimeDep
 from aihub.threads import service as threads_service
 from aihub.threads.deps import ThreadId
 from aihub.threads.errors import MessageNotFoundError
@@ -261,12 +262,12 @@ async def completion(
     session: DbSession,
     chat: Chat,
     settings: AppSettings,
-    request: Request,
+    runtime: RuntimeDep,
 ) -> CompletionRead:
     return await complete(
         session,
         llm=chat.llm,
-        cache=request.app.state.infra.cache,
+        cache=runtime.infra.cache,
         user=user,
         body=body,
         key_wait_s=settings.key_wait_s,

@@ -43,6 +43,7 @@ from aihub.chat_proxy.service import CHAT_SOURCE, get_chat, parse_ref
 from aihub.core.errors import ValidationFailedError
 from aihub.files import service as files_service
 from aihub.gateway.caller import Caller
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.provider_keys.schemas import PROVIDERS
 from aihub.runs.generation import GenerationRun
 from aihub.threads import service as threads_service
@@ -249,7 +250,7 @@ async def start_answer(
     session: AsyncSession,
     deps: ChatDeps,
     *,
-    app_state: Any,
+    gateway: GatewayRuntime,
     user: User,
     caller: Caller,
     ask: Ask,
@@ -264,7 +265,7 @@ async def start_answer(
     own = files_service.own_image_urls(parts, deps.files)
     await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     headers = await accounting.admit(
-        app_state, caller, model=model, estimated_tokens=_estimated_tokens(ask)
+        gateway, caller, model=model, estimated_tokens=_estimated_tokens(ask)
     )
     question = await _store_turns(session, user=user, ask=ask)
     run = await chat_service.regenerate(

@@ -25,6 +25,7 @@ from aihub.gateway.caller import Caller
 from aihub.runs.hub import RunHub
 from aihub.runs.keeper import AnswerKeeper
 from aihub.runs.spec import RunSpec
+from aihub.runtime import runtime_of
 from aihub.threads import service as threads_service
 from aihub.threads.errors import ThreadNotFoundError
 from aihub.threads.models import Thread
@@ -141,7 +142,8 @@ async def store_request(
         return None
     raw = data.get("messages")
     messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
-    async with request.app.state.sessionmaker() as session:
+    runtime = runtime_of(request)
+    async with runtime.sessionmaker() as session:
         if header:
             if not header.isdigit() or not 0 < int(header) < 2**31:
                 raise BadRequestError(f"{THREAD_HEADER} must be a thread id")
@@ -170,7 +172,7 @@ async def store_request(
         kind="gateway",
         stoppable=False,
     )
-    stored = StoreRequest(request.app.state.chat_runs, spec)
+    stored = StoreRequest(runtime.runs, spec)
     stored.keeper.start()
     return stored
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -130,15 +131,25 @@ class RunHub:
                 await self._sweeper
         for run in list(self._runs.values()):
             run.stop("shutdown")
-        if self._tasks:
+        if self._tasks:  # runs store their partial text; follow-ups settle
             await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_WAIT_S)
+        late = list(self._tasks)
+        for task in late:  # nothing is left behind, even past the wait
+            task.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
         await self.text_writer.close()
         if self._listener is not None:
             await self._listener.close()
 
     def launch(self, run: GenerationRun) -> None:
         self._runs[run.message_id] = run
-        task = asyncio.create_task(run.main(), name=f"generation-{run.message_id}")
+        self.spawn(run.main(), name=f"generation-{run.message_id}")
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run ``work`` (e.g. what follows a run's end, once its client has
+        gone) as a task of the hub's: shutdown waits for it like for a run."""
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

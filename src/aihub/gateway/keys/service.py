@@ -122,6 +122,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+async def stored_spend(session: AsyncSession, *, key_id: int) -> float | None:
+    """A key's spend as stored (None when the key is gone)."""
+    return await repository.get_spend(session, key_id=key_id)
+
+
 async def update_key(
     session: AsyncSession,
     *,
