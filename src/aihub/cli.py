@@ -78,14 +78,14 @@ def _create_admin(args: argparse.Namespace) -> None:
 
 def _worker() -> None:
     from aihub.core.logging import configure_logging
-    from aihub.media.runtime import serve_worker
+    from aihub.lifecycle import serve_media_worker
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     _migrate()
     import uvloop  # ships with uvicorn[standard], like the API's loop
 
-    uvloop.run(serve_worker(settings))
+    uvloop.run(serve_media_worker(settings))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key
 from tests.factories import Account, admin_headers, make_user
@@ -85,7 +86,7 @@ class TestAsk:
             "role": "user",
             "content": "What is the capital of France?",
         }
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             row = await session.get(RequestLog, answer["id"])
         assert row is not None
         assert (row.kind, row.user_id, row.status) == ("ask", user.id, "ok")
@@ -322,7 +323,7 @@ class TestAdmin:
             "/api/threads/completion", json={"prompt": "x"}, headers=user.headers
         )
         assert response.status_code == 200
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             completion_id = await session.scalar(select(func.max(RequestLog.id)))
         assert completion_id is not None
         for request_id in (completion_id, 999_999):

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from aihub.core.security import create_access_token
+from aihub.runtime import runtime_of
 from tests.factories import Account, make_user
 
 UA = {"User-Agent": "pytest-browser/1.0"}
@@ -283,7 +284,7 @@ class TestPasswordLoginDisabled:
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
         account = await make_user(client)
-        app.state.settings.password_login = False
+        runtime_of(app).settings.password_login = False
         try:
             for response in (
                 await client.post(
@@ -311,7 +312,7 @@ class TestPasswordLoginDisabled:
             # Existing sessions keep working.
             assert await _me_status(client, account.token) == 200
         finally:
-            app.state.settings.password_login = True
+            runtime_of(app).settings.password_login = True
 
 
 class TestConcurrentRefresh:
@@ -335,7 +336,7 @@ class TestTokensWithoutASession:
     ) -> None:
         account = await make_user(client)
         legacy = create_access_token(
-            secret=app.state.secret_key,
+            secret=runtime_of(app).secret_key,
             user_id=account.id,
             token_version=0,
             minutes=5,
@@ -349,7 +350,7 @@ class TestTokensWithoutASession:
     ) -> None:
         account = await make_user(client)
         forged = create_access_token(
-            secret=app.state.secret_key,
+            secret=runtime_of(app).secret_key,
             user_id=account.id,
             token_version=0,
             minutes=5,

@@ -15,6 +15,7 @@ from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
 from aihub.core.settings import OidcProviderSettings, Settings
+from aihub.runtime import runtime_of
 from tests.auth.sso_flow import (
     ALICE,
     audit_entries,
@@ -63,7 +64,7 @@ class TestProviders:
     async def test_unreachable_provider_is_502(
         self, app: FastAPI, client: httpx.AsyncClient
     ) -> None:
-        app.state.settings.oidc_providers["down"] = OidcProviderSettings(
+        runtime_of(app).settings.oidc_providers["down"] = OidcProviderSettings(
             issuer="http://127.0.0.1:9/nobody-listens",
             client_id="x",
             client_secret=SecretStr("y"),
@@ -266,7 +267,7 @@ class TestOidcRefusals:
         browser: httpx.AsyncClient,
         idp: IdentityProvider,
     ) -> None:
-        app.state.settings.signup_email_domains = ["corp.example"]
+        runtime_of(app).settings.signup_email_domains = ["corp.example"]
         idp.person.update(sub="eve-1", email="eve@elsewhere.example")
         response = await sign_in(client, browser)
         _assert_refused(response, 403)
@@ -305,7 +306,7 @@ class TestGitHubSignIn:
         client: httpx.AsyncClient,
         browser: httpx.AsyncClient,
     ) -> None:
-        app.state.settings.password_login = False
+        runtime_of(app).settings.password_login = False
         refused = await client.post(
             "/api/auth/login", json={"email": "x@corp.example", "password": "whatever"}
         )

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from aihub.core.settings import Settings
 from aihub.providers.base import Usage
+from aihub.runtime import runtime_of
 from aihub.usage.recording import cost_of
 from tests.auth.sso_flow import (
     ALICE,
@@ -279,7 +280,7 @@ class TestGitHubGroups:
         browser: httpx.AsyncClient,
         idp: IdentityProvider,
     ) -> None:
-        app.state.settings.oauth_github_groups = False
+        runtime_of(app).settings.oauth_github_groups = False
         idp.github_orgs = [{"login": "octo-org", "id": 1}]
         await make_team(client, name="Octo", sso_groups=["github:octo-org"])
         authorize = urlsplit(await to_provider(client, "github"))

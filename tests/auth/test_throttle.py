@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from aihub.auth.throttle import LoginThrottle
 from aihub.core.settings import Settings
+from aihub.runtime import runtime_of
 from tests.factories import Account, make_user
 
 FREE_FAILURES = 3
@@ -102,12 +103,14 @@ class TestFailedLogins:
         self, app: FastAPI
     ) -> None:
         throttle = LoginThrottle(
-            app.state.infra.limiter, app.state.infra.state, app.state.settings
+            runtime_of(app).infra.limiter,
+            runtime_of(app).infra.state,
+            runtime_of(app).settings,
         )
         locks = []
         for _ in range(FREE_FAILURES + 3):
             await throttle.failed(client="192.0.2.1", account="user:4242")
-            until = await app.state.infra.state.get_json("login:locked:user:4242")
+            until = await runtime_of(app).infra.state.get_json("login:locked:user:4242")
             locks.append(None if until is None else until - time.time())
         assert locks[:FREE_FAILURES] == [None] * FREE_FAILURES
         first, second, third = (lock or 0.0 for lock in locks[FREE_FAILURES:])

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from aihub.core.settings import Settings
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key
 from tests.factories import Account, make_user
@@ -35,7 +36,7 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 
 async def rows(app: FastAPI, user: Account) -> list[RequestLog]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         stmt = (
             select(RequestLog)
             .where(RequestLog.user_id == user.id)

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key, get_thread, make_thread, stream
 from tests.factories import Account, make_user
@@ -111,7 +112,7 @@ EXPECTED_TOKENS = {
 
 
 async def log_rows(app: FastAPI, **where: Any) -> list[RequestLog]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         stmt = select(RequestLog).order_by(RequestLog.id)
         for name, value in where.items():
             stmt = stmt.where(getattr(RequestLog, name) == value)

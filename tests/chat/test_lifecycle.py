@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from aihub.runtime import runtime_of
 from aihub.threads.models import Message
 from aihub.usage.models import RequestLog
 from tests.chat.conftest import MakeClient, needs_redis, wait_for_message
@@ -58,7 +59,7 @@ async def _until_text_stored(
 
 
 async def _logged(app: FastAPI, message_id: int) -> list[RequestLog]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         rows = await session.scalars(
             select(RequestLog).where(RequestLog.message_id == message_id)
         )
@@ -340,7 +341,7 @@ class TestRestart:
             headers=user.headers,
         )
         message_id = response.json()["id"]
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             await session.execute(
                 update(Message)
                 .where(Message.id == message_id)

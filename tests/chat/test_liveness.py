@@ -18,9 +18,11 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from aihub.chat import runs
 from aihub.core.settings import Settings
 from aihub.main import create_app
+from aihub.runs.hub import RunHub
+from aihub.runs.orphans import recover_message
+from aihub.runtime import runtime_of
 from aihub.threads.models import Message
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key, make_thread, parse_sse
@@ -70,7 +72,7 @@ def _client(application: FastAPI) -> httpx.AsyncClient:
 
 
 async def _status(application: FastAPI, message_id: int) -> str:
-    async with application.state.sessionmaker() as session:
+    async with runtime_of(application).sessionmaker() as session:
         status: str = await session.scalar(
             select(Message.status).where(Message.id == message_id)
         )
@@ -78,7 +80,7 @@ async def _status(application: FastAPI, message_id: int) -> str:
 
 
 async def _usage_rows(application: FastAPI, message_id: int) -> int:
-    async with application.state.sessionmaker() as session:
+    async with runtime_of(application).sessionmaker() as session:
         rows = await session.scalars(
             select(RequestLog.id).where(RequestLog.message_id == message_id)
         )
@@ -101,7 +103,7 @@ async def _held_stream(
         )
     )
     for _ in range(200):
-        async with owner.state.sessionmaker() as session:
+        async with runtime_of(owner).sessionmaker() as session:
             found = await session.scalar(
                 select(Message.id).where(
                     Message.thread_id == thread["id"], Message.status == "streaming"
@@ -119,7 +121,7 @@ async def test_an_outage_and_a_restart_of_redis_interrupt_no_live_stream(
     fake_upstream: FakeUpstream,
 ) -> None:
     owner, sweeper = two_apps
-    hub: runs.RunHub = sweeper.state.chat_runs
+    hub: RunHub = runtime_of(sweeper).runs
     gate = threading.Event()
     client, task, message_id = await _held_stream(owner, fake_upstream, gate, "sk-o")
     try:
@@ -153,7 +155,7 @@ async def test_after_a_redis_restart_a_dead_owner_is_found_once_a_ttl_passed(
     fake_upstream: FakeUpstream,
 ) -> None:
     owner, sweeper = two_apps
-    hub: runs.RunHub = sweeper.state.chat_runs
+    hub: RunHub = runtime_of(sweeper).runs
     client = _client(owner)
     user = await make_user(client)
     thread = await make_thread(client, user)
@@ -164,7 +166,7 @@ async def test_after_a_redis_restart_a_dead_owner_is_found_once_a_ttl_passed(
     )
     message_id = response.json()["id"]
     await client.aclose()
-    async with owner.state.sessionmaker() as session:  # an owner that died
+    async with runtime_of(owner).sessionmaker() as session:  # an owner that died
         await session.execute(
             update(Message)
             .where(Message.id == message_id)
@@ -191,7 +193,7 @@ async def test_a_run_that_ends_after_a_sweep_claimed_it_writes_no_second_usage(
     try:
         # A sweep of an older version (or a process that misread the owner)
         # claims the live message and records its usage.
-        assert await runs._recover(sweeper.state.sessionmaker, message_id)
+        assert await recover_message(runtime_of(sweeper).sessionmaker, message_id)
         gate.set()
         frames = parse_sse((await asyncio.wait_for(task, 20)).text)
     finally:

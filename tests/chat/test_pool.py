@@ -5,6 +5,7 @@ pool answers a fast 503 instead of a stall."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 
 from aihub.core.db import PoolLimits, build_engine, build_sessionmaker
 from aihub.core.settings import Settings
+from aihub.runtime import runtime_of
 from tests.chat.helpers import add_key, get_thread, parse_sse
 from tests.conftest import LiveServer
 from tests.factories import make_user
@@ -108,17 +110,18 @@ class TestSaturatedPool:
     ) -> None:
         user = await make_user(client)
         # Hold every connection of a one-connection pool, as stuck requests would.
-        settings: Settings = app.state.settings
+        original = runtime_of(app)
         engine = build_engine(
-            settings.resolved_database_url, PoolLimits(1, 0, timeout_s=0.2)
+            original.settings.resolved_database_url, PoolLimits(1, 0, timeout_s=0.2)
         )
-        original = app.state.sessionmaker
-        app.state.sessionmaker = build_sessionmaker(engine)
+        app.state.runtime = dataclasses.replace(
+            original, sessionmaker=build_sessionmaker(engine)
+        )
         try:
             async with engine.connect():
                 response = await client.get("/api/users/me", headers=user.headers)
         finally:
-            app.state.sessionmaker = original
+            app.state.runtime = original
             await engine.dispose()
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.conftest import MakeClient, wait_for_message
 from tests.chat.helpers import add_key, get_thread, make_thread, parse_sse
@@ -28,7 +29,7 @@ def _text(frames: Frames) -> str:
 
 
 async def _logged(app: FastAPI, message_id: int) -> list[RequestLog]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         rows = await session.scalars(
             select(RequestLog).where(RequestLog.message_id == message_id)
         )

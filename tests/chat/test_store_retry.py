@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from aihub.core.settings import Settings
+from aihub.runtime import runtime_of
 from tests.chat.helpers import add_key, make_thread, parse_sse
 from tests.factories import make_user
 from tests.fakes.replies import Reply
@@ -40,7 +41,7 @@ async def test_the_final_write_waits_out_a_locked_database(
     url = settings.resolved_database_url
     if not url.startswith("sqlite"):
         pytest.skip("a held write lock with a short busy timeout: SQLite")
-    engine = app.state.engine
+    engine = runtime_of(app).engine
     event.listen(engine.sync_engine, "connect", _short_busy_timeout)
     await engine.dispose()  # new connections get the short timeout
     gate = threading.Event()

@@ -1,7 +1,7 @@
 """Shared by the gateway key tests: tiny routes that authenticate with
 ``get_caller`` and call the limits (added to the TEST apps only: /v1 is not
-ours), the runtime started and stopped around each app, and second app
-instances on the same database and Redis."""
+ours), the app's gateway runtime, and second app instances on the same
+database and Redis."""
 
 from __future__ import annotations
 
@@ -20,16 +20,16 @@ from pydantic import BaseModel
 
 from aihub.core.settings import Settings
 from aihub.gateway.deps import GatewayCaller
-from aihub.gateway.keys_runtime import GatewayRuntime, start_gateway, stop_gateway
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.gateway.limits import check_request, record_usage
 from aihub.main import create_app
+from aihub.runtime import runtime_of
 from tests.factories import Account
 
 REDIS = os.environ.get("AIHUB_TEST_REDIS_URL") or os.environ.get("AIHUB_REDIS_URL")
 needs_redis = pytest.mark.skipif(
     not REDIS, reason="two app instances share keys and limits only through Redis"
 )
-FLUSH_S = 0.05
 
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
 
@@ -55,12 +55,14 @@ def add_test_routes(application: FastAPI) -> None:
 
     async def call(body: CallBody, caller: GatewayCaller) -> JSONResponse:
         headers = await check_request(
-            application.state, caller, body.model, body.tokens
+            runtime_of(application).gateway, caller, body.model, body.tokens
         )
         return JSONResponse({"ok": True}, headers=headers)
 
     async def usage(body: UsageBody, caller: GatewayCaller) -> dict[str, bool]:
-        await record_usage(application.state, caller, body.tokens, body.cost)
+        await record_usage(
+            runtime_of(application).gateway, caller, body.tokens, body.cost
+        )
         return {"ok": True}
 
     application.add_api_route("/test/whoami", whoami, methods=["GET"])
@@ -69,12 +71,10 @@ def add_test_routes(application: FastAPI) -> None:
 
 
 @pytest.fixture
-async def runtime(app: FastAPI) -> AsyncIterator[GatewayRuntime]:
-    """The test app's runtime with a quick flusher, stopped before the app."""
+def runtime(app: FastAPI) -> GatewayRuntime:
+    """The test app's gateway runtime (its test routes added)."""
     add_test_routes(app)
-    started = await start_gateway(app.state, flush_interval_s=FLUSH_S)
-    yield started
-    await stop_gateway(app.state)
+    return runtime_of(app).gateway
 
 
 @pytest.fixture
@@ -89,8 +89,6 @@ async def make_client(
             application = create_app(settings.model_copy(update=overrides))
             add_test_routes(application)
             await stack.enter_async_context(LifespanManager(application))
-            await start_gateway(application.state, flush_interval_s=FLUSH_S)
-            stack.push_async_callback(stop_gateway, application.state)
             transport = httpx.ASGITransport(app=application)
             return await stack.enter_async_context(
                 httpx.AsyncClient(transport=transport, base_url="http://second")

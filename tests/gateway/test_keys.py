@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text, update
 
-from aihub.gateway.keys_runtime import GatewayRuntime
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.gateway.models import GatewayKey
+from aihub.runtime import runtime_of
 from tests.factories import Account, admin_headers, make_user
 from tests.gateway.keys_support import (
     MakeClient,
@@ -63,7 +64,7 @@ def _future(**delta: float) -> str:
 
 
 async def _rows(app: FastAPI) -> list[dict[str, Any]]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         result = await session.execute(text("SELECT * FROM gateway_keys"))
         return [dict(row) for row in result.mappings()]
 
@@ -83,7 +84,7 @@ class QueryCounter:
 @pytest.fixture
 def key_queries(app: FastAPI) -> Iterator[QueryCounter]:
     counter = QueryCounter()
-    engine = app.state.engine.sync_engine
+    engine = runtime_of(app).engine.sync_engine
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
@@ -392,7 +393,7 @@ class TestAuthentication:
 
         # Expired in the database before its first use.
         later = await create_key(client, alice, expires_at=_future(days=1))
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             await session.execute(
                 update(GatewayKey)
                 .where(GatewayKey.id == later["id"])

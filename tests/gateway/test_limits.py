@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from aihub.gateway.caller import Caller, KeyPolicy
-from aihub.gateway.keys_runtime import GatewayRuntime, stop_gateway
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.gateway.limits import check_request, duration, model_allowed, record_usage
 from aihub.gateway.models import GatewayKey
+from aihub.runtime import runtime_of
 from tests.factories import Account, make_user
 from tests.gateway.keys_support import (
     MakeClient,
@@ -53,7 +54,7 @@ async def _use(
 
 
 async def _stored_spend(app: FastAPI, key_id: int) -> float:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         spend = await session.scalar(
             select(GatewayKey.spend_usd).where(GatewayKey.id == key_id)
         )
@@ -231,7 +232,7 @@ class TestBudget:
         self, app: FastAPI, client: httpx.AsyncClient, alice: Account
     ) -> None:
         created = await create_key(client, alice, budget_usd=1.0)
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             row = await session.get(GatewayKey, created["id"])
             assert row is not None
             row.spend_usd = 1.5
@@ -244,7 +245,7 @@ class TestBudget:
         created = await create_key(client, alice)
         await _use(client, created["key"], cost=0.25, tokens=10)
         await _use(client, created["key"], cost=0.5)
-        await stop_gateway(app.state)
+        await runtime_of(app).gateway.close()  # as shutdown does
         assert await _stored_spend(app, created["id"]) == pytest.approx(0.75)
 
 
@@ -253,8 +254,8 @@ class TestRecordUsageDirectly:
         self, app: FastAPI, runtime: GatewayRuntime
     ) -> None:
         caller = Caller(user_id=1)
-        assert await check_request(app.state, caller, "m", 10**9) == {}
-        await record_usage(app.state, caller, 10**9, 100.0)
+        assert await check_request(runtime, caller, "m", 10**9) == {}
+        await record_usage(runtime, caller, 10**9, 100.0)
         assert runtime.spend.live(1) is None
 
 

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key
 from tests.factories import Account, make_user
@@ -54,8 +55,8 @@ def sse_events(raw: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def rows(app: FastAPI) -> list[RequestLog]:
-    await app.state.request_log.flush()
-    async with app.state.sessionmaker() as session:
+    await runtime_of(app).request_log.flush()
+    async with runtime_of(app).sessionmaker() as session:
         found = await session.scalars(select(RequestLog).order_by(RequestLog.id))
         return list(found.all())
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.core.db import build_engine
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import add_key
 from tests.conftest import LiveServer
@@ -81,7 +82,7 @@ async def _rows(live_server: LiveServer, count: int) -> list[RequestLog]:
     """The request log once ``count`` rows were written (the writer batches).
     Read through an engine of this loop: the server's pool lives on its own."""
     app: FastAPI = live_server.server.config.app  # type: ignore[assignment]
-    engine = build_engine(app.state.settings.database_url)
+    engine = build_engine(runtime_of(app).settings.database_url)
     try:
         for _ in range(100):
             async with AsyncSession(engine) as session:

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 
 from tests.chat.helpers import add_key, make_thread, parse_sse
+from tests.chat_proxy.helpers import parse_chunks
 from tests.factories import Account, make_user
 from tests.fakes.upstream import FakeUpstream, Reply
 from tests.gateway.test_messages_api import sse_events
-from tests.proxy.helpers import parse_chunks
 
 DROP = Reply(text="kept words lost", chunks=3, drop_after_chunks=1)
 OPENAI_ERROR = {

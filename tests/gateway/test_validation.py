@@ -1,7 +1,7 @@
 """Every /v1 door checks its body before anything is forwarded: a malformed one
 is a 400 in the door's own error shape, the fake upstream gets no request and
 the provider key stays as it was. (Seed 004's /api/chat/completions and
-/api/ask validate with their schemas: tests/proxy and tests/ask.)"""
+/api/ask validate with their schemas: tests/chat_proxy and tests/ask.)"""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from aihub.catalog.loader import find_model, find_provider_model
 from aihub.gateway.models import GatewayKey
 from aihub.media.service import image_providers
+from aihub.runtime import runtime_of
 from tests.factories import Account, make_user
 from tests.fakes.media_upstream import FakeMediaUpstream
 from tests.media.helpers import add_key, submit, wait_status
@@ -52,7 +53,7 @@ async def _post_job(
 
 
 async def _stored_spend(app: FastAPI, key_id: int) -> float:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         spend = await session.scalar(
             select(GatewayKey.spend_usd).where(GatewayKey.id == key_id)
         )

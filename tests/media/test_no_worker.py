@@ -24,6 +24,7 @@ from aihub.core.settings import Settings
 from aihub.main import create_app
 from aihub.media import presence
 from aihub.media.models import MediaJob, MediaJobEvent
+from aihub.runtime import runtime_of
 from tests.factories import make_user
 from tests.fakes.media_upstream import FakeMediaUpstream
 from tests.media.helpers import add_key, submit
@@ -61,7 +62,7 @@ async def _events(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The job's stored events (its SSE stream replays them; it would wait for
     the end of a job that waits for a worker)."""
-    async with application.state.sessionmaker() as session:
+    async with runtime_of(application).sessionmaker() as session:
         rows = await session.scalars(
             select(MediaJobEvent)
             .where(MediaJobEvent.job_id == job_id)
@@ -99,7 +100,7 @@ async def test_a_submit_with_no_worker_says_the_job_will_wait(
         assert status.json()["media_worker"]["status"] == "none_seen"
 
         # A worker's heartbeat (what ``aihub worker`` publishes) clears it.
-        await presence.publish(api_only.state.infra.state, "host:1:abc")
+        await presence.publish(runtime_of(api_only).infra.state, "host:1:abc")
         job = await submit(client, user)
         assert job["warning"] is None
         ready = (await client.get("/ready")).json()
@@ -113,7 +114,7 @@ async def test_an_api_process_requeues_the_job_of_a_dead_worker(
     async with _client(api_only) as client:
         user = await make_user(client)
         long_ago = utcnow() - timedelta(seconds=0.6)
-        async with api_only.state.sessionmaker() as session:
+        async with runtime_of(api_only).sessionmaker() as session:
             job = MediaJob(
                 user_id=user.id,
                 kind="image",

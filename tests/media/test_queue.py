@@ -16,6 +16,7 @@ from aihub.core.db import utcnow
 from aihub.core.settings import Settings
 from aihub.main import create_app
 from aihub.media.models import MediaJob, MediaJobEvent
+from aihub.runtime import runtime_of
 from tests.factories import Account, make_user
 from tests.fakes.media_upstream import FakeMediaUpstream, MediaScript
 from tests.media.conftest import WorkerProcess
@@ -75,7 +76,7 @@ class TestPriorities:
         messages a free slot takes, their most urgent ready job starts. (The
         worker is called here as the queue would; with Redis it runs in the
         `aihub worker` process, whose ordering the test above covers.)"""
-        worker = app.state.media.worker
+        worker = runtime_of(app).media.worker
         if worker is None:
             pytest.skip("with Redis the worker is its own process")
         _a, _ja, gate_a = await blocked_job(client, fake_media, "sd-order-a")
@@ -129,7 +130,7 @@ class TestUserLimit:
 async def _orphan(app: FastAPI, user_id: int, *, attempts: int) -> int:
     """A job a worker that died had claimed: running, silent for an hour."""
     long_ago = utcnow() - timedelta(hours=1)
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         job = MediaJob(
             user_id=user_id,
             kind="image",

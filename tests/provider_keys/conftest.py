@@ -19,6 +19,7 @@ from aihub.core.settings import Settings
 from aihub.main import create_app
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.http import close_http_session, create_http_session
+from aihub.runtime import runtime_of
 
 MakeApp = Callable[..., Awaitable[FastAPI]]
 
@@ -28,7 +29,7 @@ collect_ignore = [] if _REDIS else ["test_pool_shared.py"]
 
 
 def pool_of(application: FastAPI) -> KeyPool:
-    pool: KeyPool = application.state.key_pool
+    pool: KeyPool = runtime_of(application).key_pool
     return pool
 
 

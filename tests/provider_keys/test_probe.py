@@ -4,7 +4,6 @@ work again, stay aside when they do not, and an empty pool is logged."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import aiohttp
 import httpx
@@ -13,12 +12,13 @@ from structlog.testing import capture_logs
 
 from aihub.provider_keys.pool import KeyPool
 from aihub.provider_keys.probe import (
+    KeyProbe,
     default_check,
     probe_model,
     probe_round,
-    start_probe,
 )
 from aihub.providers.errors import UpstreamAuthFailed
+from aihub.runtime import runtime_of
 from tests.factories import Account, admin_headers, make_user
 from tests.fakes.upstream import FakeUpstream, Reply
 from tests.provider_keys.builders import add_key, picks, statuses
@@ -34,7 +34,7 @@ async def _key(
 
 async def _round(app: FastAPI, pool: KeyPool, http: aiohttp.ClientSession) -> list[int]:
     report = await probe_round(
-        pool, state=app.state.infra.state, check=default_check(http)
+        pool, state=runtime_of(app).infra.state, check=default_check(http)
     )
     await pool.flush()
     return report.restored
@@ -201,7 +201,7 @@ class TestProbeModel:
         assert probe_model("openai_compatible", []) is None
 
 
-class TestStartProbe:
+class TestKeyProbe:
     async def test_the_task_probes_every_interval(
         self,
         client: httpx.AsyncClient,
@@ -214,14 +214,18 @@ class TestStartProbe:
         key = await _key(client, user, fake_upstream, "sk-back-soon")
         lease = await pool.acquire("openai", user_id=user.id)
         await lease.auth_failed("revoked")
-        task = start_probe(app.state, check=default_check(http), interval_s=0.05)
+        probe = KeyProbe(
+            pool,
+            state=runtime_of(app).infra.state,
+            check=default_check(http),
+            interval_s=0.05,
+        )
+        probe.start()
         try:
             for _ in range(200):
                 if (await statuses(pool, user))[key].status == "OK":
                     break
                 await asyncio.sleep(0.05)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await probe.close()
         assert (await statuses(pool, user))[key].status == "OK"

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from aihub.core.security import SecretBox
+from aihub.runtime import runtime_of
 from tests.factories import admin_headers, make_user
 from tests.provider_keys.conftest import MakeApp
 
@@ -54,7 +55,7 @@ async def _create(
 
 
 async def _raw_rows(app: FastAPI) -> list[dict[str, Any]]:
-    async with app.state.engine.connect() as conn:
+    async with runtime_of(app).engine.connect() as conn:
         result = await conn.execute(text("SELECT * FROM provider_keys"))
         return [dict(row._mapping) for row in result]
 
@@ -84,7 +85,7 @@ class TestCreate:
         created = await _create(client, user.headers)
         [row] = await _raw_rows(app)
         assert all(SECRET not in str(value) for value in row.values())
-        box = SecretBox(app.state.secret_key)
+        box = SecretBox(runtime_of(app).secret_key)
         assert box.decrypt(row["encrypted_key"]) == SECRET
         for response in (
             await client.get("/api/api-keys/", headers=user.headers),

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.core.db import build_engine
+from aihub.runtime import runtime_of
 from aihub.usage.models import RequestLog
 from tests.chat.helpers import get_thread, make_thread, stream
 from tests.factories import Account, make_user
@@ -96,7 +97,7 @@ async def _add_key(
 
 
 async def _logs(app: FastAPI, count: int) -> list[RequestLog]:
-    engine = build_engine(app.state.settings.database_url)
+    engine = build_engine(runtime_of(app).settings.database_url)
     try:
         for _ in range(100):
             async with AsyncSession(engine) as session:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from aihub.core.db import utcnow
+from aihub.runtime import runtime_of
 from aihub.teams.models import TeamInvitation
 from tests.factories import admin_headers, make_user
 from tests.teams.support import team_with_people
@@ -49,7 +50,7 @@ class TestInvite:
         assert body["email"] == invitee.email.lower()
         assert (body["role"], body["accepted_at"]) == ("member", None)
         # Stored hashed: the token itself is nowhere in the table.
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             row = await session.scalar(
                 select(TeamInvitation).where(TeamInvitation.id == body["id"])
             )
@@ -131,7 +132,7 @@ class TestAccept:
         body = (
             await _invite(client, team["id"], owner.headers, email=outsider.email)
         ).json()
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             await session.execute(
                 update(TeamInvitation)
                 .where(TeamInvitation.id == body["id"])

@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from aihub.runtime import runtime_of
 from aihub.threads.models import Message
 from tests.factories import Account
 
@@ -99,7 +100,7 @@ async def new_category(
 
 
 async def count_messages(app: FastAPI, thread_id: int) -> int:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         stmt = select(func.count()).where(Message.thread_id == thread_id)
         return int(await session.scalar(stmt) or 0)
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from aihub.runtime import runtime_of
 from aihub.threads import service as threads_service
 from aihub.threads.errors import ThreadNotFoundError
 from aihub.threads.models import Thread
@@ -19,14 +20,14 @@ from tests.threads.builders import get_thread, new_thread
 
 
 async def _user(app: FastAPI, account: Account) -> User:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         user: User | None = await session.get(User, account.id)
         assert user is not None
         return user
 
 
 async def _add(app: FastAPI, user: User, thread_id: int, content: str) -> int:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         thread = await threads_service.get_thread(
             session, user=user, thread_id=thread_id
         )
@@ -47,7 +48,7 @@ class TestAddMessage:
     ) -> None:
         created = await new_thread(client, alice, initial_message="Q")
         user = await _user(app, alice)
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             thread = await threads_service.get_thread(
                 session, user=user, thread_id=created["id"]
             )
@@ -90,7 +91,7 @@ class TestGetThread:
     ) -> None:
         created = await new_thread(client, alice)
         user = await _user(app, bob)
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             with pytest.raises(ThreadNotFoundError):
                 await threads_service.get_thread(
                     session, user=user, thread_id=created["id"]
@@ -107,7 +108,7 @@ class TestListActiveBranch:
         )
         user = await _user(app, alice)
         await _add(app, user, created["id"], "A")
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             stmt = (
                 update(Thread)
                 .where(Thread.id == created["id"])

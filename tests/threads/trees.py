@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from aihub.runtime import runtime_of
 from aihub.threads.models import Message, Thread
 from tests.factories import Account
 from tests.threads.builders import new_message, new_thread
@@ -60,7 +61,7 @@ async def build_tree(
 
 
 async def set_message(app: FastAPI, message_id: int, **values: Any) -> None:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         await session.execute(
             update(Message).where(Message.id == message_id).values(**values)
         )
@@ -69,7 +70,7 @@ async def set_message(app: FastAPI, message_id: int, **values: Any) -> None:
 
 async def add_root(app: FastAPI, thread_id: int, content: str) -> int:
     """A second root message (the API always attaches to the active leaf)."""
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         message = Message(thread_id=thread_id, role="user", content=content)
         session.add(message)
         await session.commit()
@@ -77,13 +78,13 @@ async def add_root(app: FastAPI, thread_id: int, content: str) -> int:
 
 
 async def thread_row(app: FastAPI, thread_id: int) -> Thread | None:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         thread: Thread | None = await session.get(Thread, thread_id)
         return thread
 
 
 async def message_rows(app: FastAPI, thread_id: int) -> list[Message]:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         stmt = select(Message).where(Message.thread_id == thread_id)
         rows = await session.scalars(stmt.order_by(Message.id))
         return list(rows.all())

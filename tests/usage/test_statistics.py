@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from aihub.runtime import runtime_of
 from aihub.usage import repository, service
 from aihub.usage.models import RequestLog
 from tests.factories import Account, make_user
@@ -26,7 +27,7 @@ def at(day: str, clock: str = "12:00:00") -> dt.datetime:
 
 
 async def add_rows(app: FastAPI, user: Account, *rows: dict[str, Any]) -> None:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         for row in rows:
             values = {"provider": "openai", "model": "gpt-4o", **row}
             session.add(RequestLog(user_id=user.id, **values))
@@ -515,7 +516,7 @@ async def test_days_are_utc_whatever_the_session_time_zone(
     )
     window = service.day_window(dt.date(2024, 3, 5), dt.date(2024, 3, 6))
 
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SET TIME ZONE 'America/New_York'"))
         days = await repository.list_daily_totals(

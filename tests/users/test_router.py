@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from aihub.core.settings import Settings
 from aihub.main import create_app
 from aihub.models import Base
+from aihub.runtime import runtime_of
 from aihub.users.models import User
 from tests.conftest import ADMIN_EMAIL
 from tests.factories import admin_headers, make_user
@@ -341,7 +342,7 @@ class TestUpdateMe:
 async def _owned_rows(app: FastAPI, user_id: int) -> dict[str, int]:
     """Rows per table that has a user_id column, for one user."""
     counts = {}
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         for table in Base.metadata.sorted_tables:
             if "user_id" in table.c:
                 stmt = select(func.count()).select_from(table)
@@ -513,7 +514,7 @@ async def test_passwords_hashes_and_tokens_never_reach_the_logs(
                 json={"is_active": False},
                 headers=await admin_headers(c),
             )
-        async with app.state.sessionmaker() as session:
+        async with runtime_of(app).sessionmaker() as session:
             stored = await session.get(User, user.id)
             assert stored is not None
             password_hash = stored.password_hash

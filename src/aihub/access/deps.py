@@ -14,6 +14,7 @@ from aihub.access.policy import READ_METHODS, may_call
 from aihub.core.errors import ForbiddenError, NotFoundError
 from aihub.core.ids import MAX_ID
 from aihub.core.security import decode_access_token
+from aihub.runtime import runtime_of
 from aihub.users import service as users_service
 from aihub.users.models import User
 
@@ -49,11 +50,11 @@ async def enforce_role_policy(conn: HTTPConnection) -> None:
     token = _bearer(conn)
     if token is None:
         return
-    state = conn.app.state
-    user_id = _subject(token, state.secret_key)
+    runtime = runtime_of(conn)
+    user_id = _subject(token, runtime.secret_key)
     if user_id is None:
         return  # not an access token: the route authenticates (or refuses) it
-    async with state.sessionmaker() as session:
+    async with runtime.sessionmaker() as session:
         try:
             user = await users_service.get_user(session, user_id=user_id)
         except NotFoundError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator
 
 from aihub.admin import service
@@ -13,7 +13,7 @@ from aihub.auth.deps import AdminUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
-from aihub.gateway.keys_runtime import forget_user
+from aihub.runtime import RuntimeDep
 from aihub.users.models import User
 from aihub.users.schemas import UserAdminUpdate, UserRead
 
@@ -80,11 +80,14 @@ async def update_user(
     body: UserAdminUpdate,
     admin: AdminUser,
     session: DbSession,
-    request: Request,
+    runtime: RuntimeDep,
     audit: Audit,
 ) -> User:
-    user = await service.update_user(
-        session, admin=admin, user_id=user_id, data=body, audit=audit
+    return await service.update_user(
+        session,
+        admin=admin,
+        user_id=user_id,
+        data=body,
+        events=runtime.infra.events,
+        audit=audit,
     )
-    await forget_user(request.app.state, user_id=user_id)
-    return user

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.audit.service import AuditContext
+from aihub.infra.events import EventBus
 from aihub.users import service as users_service
 from aihub.users.models import User
 from aihub.users.schemas import UserAdminUpdate
@@ -32,8 +33,10 @@ async def update_user(
     admin: User,
     user_id: int,
     data: UserAdminUpdate,
+    events: EventBus,
     audit: AuditContext | None = None,
 ) -> User:
+    """Every process hears of the change (its cached gateway keys go)."""
     return await users_service.admin_update_user(
-        session, admin=admin, user_id=user_id, data=data, audit=audit
+        session, admin=admin, user_id=user_id, data=data, events=events, audit=audit
     )

@@ -15,7 +15,8 @@ from aihub.core.deps import DbSession, SecretKey
 from aihub.core.errors import ForbiddenError, UnauthorizedError
 from aihub.core.ids import MAX_ID
 from aihub.core.security import decode_access_token
-from aihub.users import repository as users_repository
+from aihub.runtime import RuntimeDep
+from aihub.users import service as users_service
 from aihub.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -42,7 +43,7 @@ async def get_current_user(
     user_id = _user_id(claims)
     if claims is None or user_id is None:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
-    user = await users_repository.get_user(session, user_id=user_id)
+    user = await users_service.find_user(session, user_id=user_id)
     # A deactivated user, or a token issued before a password change, stops here.
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         raise UnauthorizedError("Invalid or expired token", headers=_BEARER)
@@ -95,9 +96,9 @@ async def get_optional_user(
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def _login_throttle(conn: HTTPConnection) -> LoginThrottle:
-    state = conn.app.state
-    return LoginThrottle(state.infra.limiter, state.infra.state, state.settings)
+def _login_throttle(runtime: RuntimeDep) -> LoginThrottle:
+    infra = runtime.infra
+    return LoginThrottle(infra.limiter, infra.state, runtime.settings)
 
 
 def _client_address(conn: HTTPConnection) -> str:

@@ -66,7 +66,8 @@ class _Cached:
 
 
 class SsoClient:
-    """Per process (on app.state): caches discovery documents and JWKS."""
+    """One per process (the runtime's ``sso``): caches discovery documents
+    and JWKS."""
 
     def __init__(self, http: aiohttp.ClientSession) -> None:
         self._http = http

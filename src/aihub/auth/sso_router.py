@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from starlette.requests import HTTPConnection
 
 from aihub.audit.deps import Audit
 from aihub.auth import sso
@@ -16,6 +15,7 @@ from aihub.auth.sso_client import SsoClient
 from aihub.auth.sso_providers import configured_providers
 from aihub.core.deps import AppSettings, DbSession, SecretKey
 from aihub.core.settings import Settings
+from aihub.runtime import RuntimeDep, runtime_of
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -26,13 +26,9 @@ ProviderName = Annotated[str, Path(pattern=r"^[a-z0-9]{1,64}$")]
 CallbackParam = Annotated[str | None, Query(max_length=2048)]
 
 
-def _sso_client(conn: HTTPConnection) -> SsoClient:
-    """One per process, on app.state (discovery and JWKS caches)."""
-    state = conn.app.state
-    client: SsoClient | None = getattr(state, "sso_client", None)
-    if client is None:
-        client = state.sso_client = SsoClient(state.http)
-    return client
+def _sso_client(runtime: RuntimeDep) -> SsoClient:
+    """One per process, the runtime's (discovery and JWKS caches)."""
+    return runtime.sso
 
 
 Client = Annotated[SsoClient, Depends(_sso_client)]
@@ -144,7 +140,7 @@ async def oauth_callback(
         redirect_uri=_redirect_uri(request, settings, name),
         settings=settings,
         client=client,
-        infra=request.app.state.infra,
+        infra=runtime_of(request).infra,
         secret=secret,
         context=context,
     )

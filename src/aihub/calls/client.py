@@ -203,7 +203,8 @@ class LlmCall:
 
 
 class LlmClient:
-    """Process-wide (``app.state.llm``): the pool, the HTTP session, the policy."""
+    """Process-wide (the runtime's ``llm``): the pool, the HTTP session, the
+    policy."""
 
     def __init__(
         self,

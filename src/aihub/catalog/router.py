@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from aihub.auth.deps import CurrentUser
 from aihub.catalog import service
@@ -14,7 +14,7 @@ from aihub.catalog.schemas import (
 )
 from aihub.catalog.served import providers_with_keys, served_models
 from aihub.core.deps import DbSession
-from aihub.provider_keys.discovery import discovered_models
+from aihub.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
@@ -28,7 +28,7 @@ tokens_router = APIRouter(prefix="/api/threads", tags=["threads"])
 async def available_models(
     user: CurrentUser,
     session: DbSession,
-    request: Request,
+    runtime: RuntimeDep,
     kind: Annotated[
         list[Kind] | None,
         Query(description="Only these kinds (repeatable: ?kind=chat&kind=image)"),
@@ -42,16 +42,22 @@ async def available_models(
         ),
     ] = False,
 ) -> AvailableModelList:
-    state = request.app.state
-    discovered = await discovered_models(session, state, user_id=user.id)
+    discovered = await runtime.discovery.models(session, user_id=user.id)
     listed = service.available_models(discovered, kinds=kind)
     if not served:
         return listed
     usable = {
         (m.provider, m.id)
-        for m in await served_models(state, session, user_id=user.id, kinds=None)
+        for m in await served_models(
+            session,
+            pool=runtime.key_pool,
+            discovery=runtime.discovery,
+            fallbacks=runtime.settings.model_fallbacks,
+            user_id=user.id,
+            kinds=None,
+        )
     }
-    keyed = await providers_with_keys(state.key_pool, user_id=user.id)
+    keyed = await providers_with_keys(runtime.key_pool, user_id=user.id)
     listed.models = [
         row
         for row in listed.models

@@ -12,15 +12,14 @@ A gateway key's allowed models filter the list further (gateway.limits).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.catalog.loader import load_catalog
 from aihub.catalog.schemas import ModelInfo
-from aihub.provider_keys.discovery import discovered_models
+from aihub.provider_keys.discovery import ModelDiscovery
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.registry import PROVIDERS
 
@@ -39,28 +38,27 @@ async def providers_with_keys(pool: KeyPool, *, user_id: int) -> set[str]:
 
 
 async def served_models(
-    app_state: Any,
     session: AsyncSession,
     *,
+    pool: KeyPool,
+    discovery: ModelDiscovery,
+    fallbacks: Mapping[str, Sequence[str]],
     user_id: int,
     kinds: Collection[str] | None = GATEWAY_KINDS,
 ) -> list[ServedModel]:
     """Catalog models first (catalog order), then discovered ones, then
-    fallback names; each id once."""
-    pool: KeyPool = app_state.key_pool
+    fallback names (``AIHUB_MODEL_FALLBACKS``); each id once."""
     keyed = await providers_with_keys(pool, user_id=user_id)
     rows: dict[str, ServedModel] = {}
     for info in load_catalog().models:
         if info.provider in keyed and (kinds is None or info.kind in kinds):
             rows.setdefault(info.id, ServedModel(info.id, info.provider, info))
     if kinds is None or "chat" in kinds:
-        for provider, model_id in await discovered_models(
-            session, app_state, user_id=user_id
-        ):
+        for provider, model_id in await discovery.models(session, user_id=user_id):
             name = model_id.strip()
             if name:
                 rows.setdefault(name, ServedModel(name, provider))
-        for model, provider in _fallback_names(app_state, keyed):
+        for model, provider in _fallback_names(fallbacks, keyed):
             rows.setdefault(model, ServedModel(model, provider))
     return list(rows.values())
 
@@ -72,11 +70,11 @@ def _split(text: str) -> tuple[str, str] | None:
     return provider.strip(), model.strip()
 
 
-def _fallback_names(app_state: Any, keyed: set[str]) -> list[tuple[str, str]]:
+def _fallback_names(
+    fallbacks: Mapping[str, Sequence[str]], keyed: set[str]
+) -> list[tuple[str, str]]:
     """(model, provider) of every "provider/model" in the fallback setting that
     it or one of its fallbacks can serve."""
-    settings = getattr(app_state, "settings", None)
-    fallbacks: dict[str, list[str]] = getattr(settings, "model_fallbacks", {}) or {}
     names: list[tuple[str, str]] = []
     for source, targets in fallbacks.items():
         primary = _split(source)

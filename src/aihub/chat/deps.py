@@ -1,4 +1,4 @@
-"""The chat core's process-wide objects, from the app's state."""
+"""The chat core's process-wide objects, from the process's runtime."""
 
 from __future__ import annotations
 
@@ -7,32 +7,30 @@ from typing import Annotated
 from fastapi import Depends, Query
 from starlette.requests import HTTPConnection
 
-from aihub.chat.runs import RunHub
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S
 from aihub.chat.service import ChatDeps
-from aihub.files.blobs import build_blob_store
 from aihub.files.service import OwnFiles, link_bases
+from aihub.runs.hub import RunHub
+from aihub.runtime import RuntimeDep
 
 
-def _chat_deps(conn: HTTPConnection) -> ChatDeps:
-    state = conn.app.state
-    settings = state.settings
+def _chat_deps(conn: HTTPConnection, runtime: RuntimeDep) -> ChatDeps:
+    settings = runtime.settings
     files = OwnFiles(
-        build_blob_store(settings),
+        runtime.blobs,
         link_bases(settings.public_url, str(conn.base_url)),
-        state.outbound,
+        runtime.outbound,
     )
     return ChatDeps(
-        llm=state.llm,
-        runs=state.chat_runs,
+        llm=runtime.llm,
+        runs=runtime.runs,
         key_wait_s=settings.key_wait_s,
         files=files,
     )
 
 
-def _runs(conn: HTTPConnection) -> RunHub:
-    runs: RunHub = conn.app.state.chat_runs
-    return runs
+def _runs(runtime: RuntimeDep) -> RunHub:
+    return runtime.runs
 
 
 Chat = Annotated[ChatDeps, Depends(_chat_deps)]

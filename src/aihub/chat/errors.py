@@ -8,7 +8,7 @@ from aihub.calls.errors import (
     UpstreamTimedOutError,
     as_hub_error,
 )
-from aihub.core.errors import AihubError
+from aihub.runs.errors import GenerationTimeoutError
 
 __all__ = [
     "GenerationTimeoutError",
@@ -16,9 +16,3 @@ __all__ = [
     "UpstreamTimedOutError",
     "as_hub_error",
 ]
-
-
-class GenerationTimeoutError(AihubError):
-    status_code = 504
-    error_type = "timeout"
-    default_message = "Generation took longer than its timeout"

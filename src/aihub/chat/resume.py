@@ -16,13 +16,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.calls.stream_errors import error_data
-from aihub.chat.runs import HEARTBEAT_TTL_S, Frame
 from aihub.chat.schemas import MAX_TIMEOUT_S
-from aihub.threads import repository as threads_repository
+from aihub.runs.spec import HEARTBEAT_TTL_S, Frame
+from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message
 
@@ -37,14 +36,9 @@ async def assistant_message(
     """The thread's assistant message ``message_id`` (its latest one when None);
     MessageNotFoundError for anything else. The thread is already the caller's."""
     if message_id is None:
-        message = await session.scalar(
-            select(Message)
-            .where(Message.thread_id == thread_id, Message.role == "assistant")
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
+        message = await threads_service.find_latest_answer(session, thread_id=thread_id)
     else:
-        message = await threads_repository.get_message(
+        message = await threads_service.find_message(
             session, thread_id=thread_id, message_id=message_id
         )
     if message is None or message.role != "assistant":
@@ -106,7 +100,7 @@ async def stored_frames(
     deadline = time.monotonic() + FOLLOW_LIMIT_S
     while True:
         async with sessionmaker() as session:
-            message = await threads_repository.get_message(
+            message = await threads_service.find_message(
                 session, thread_id=thread_id, message_id=message_id
             )
         if message is None:  # deleted with its thread meanwhile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from starlette.responses import StreamingResponse
 
 from aihub.auth.deps import CurrentUser
@@ -12,7 +12,6 @@ from aihub.chat import service
 from aihub.chat.completion import complete
 from aihub.chat.deps import DEFAULT_TIMEOUT, Chat, Runs, Timeout, UseContext
 from aihub.chat.resume import assistant_message, stored_frames
-from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import (
     CompletionRead,
     CompletionRequest,
@@ -25,7 +24,8 @@ from aihub.chat.schemas import (
 from aihub.chat.sse import numbered_body, sse_response, stream_response
 from aihub.core.deps import AppSettings, DbSession
 from aihub.core.ids import IdQuery
-from aihub.threads import repository as threads_repository
+from aihub.runs.generation import GenerationRun
+from aihub.runtime import RuntimeDep
 from aihub.threads import service as threads_service
 from aihub.threads.deps import ThreadId
 from aihub.threads.errors import MessageNotFoundError
@@ -54,7 +54,7 @@ async def _answer(session: DbSession, run: GenerationRun) -> Message:
     result = await run.wait()
     if result.error is not None:
         raise result.error
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=run.spec.thread_id, message_id=run.message_id
     )
     if message is None:  # deleted with its thread while generating
@@ -262,12 +262,12 @@ async def completion(
     session: DbSession,
     chat: Chat,
     settings: AppSettings,
-    request: Request,
+    runtime: RuntimeDep,
 ) -> CompletionRead:
     return await complete(
         session,
         llm=chat.llm,
-        cache=request.app.state.infra.cache,
+        cache=runtime.infra.cache,
         user=user,
         body=body,
         key_wait_s=settings.key_wait_s,

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.catalog.tokens import acount_tokens
 from aihub.chat.context import build_context, system_prompt_of
 from aihub.chat.llm import LlmClient, Target
-from aihub.chat.runs import GenerationRun, RunHub, RunSpec
 from aihub.chat.schemas import (
     EditMessage,
     RegenerateOptions,
@@ -33,7 +32,9 @@ from aihub.core.errors import BadRequestError, ServiceUnavailableError
 from aihub.files import service as files_service
 from aihub.provider_keys.errors import NoProviderKeyError
 from aihub.providers.base import ChatRequest
-from aihub.threads import repository as threads_repository
+from aihub.runs.generation import GenerationRun
+from aihub.runs.hub import RunHub
+from aihub.runs.spec import RunSpec
 from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message, Thread
@@ -282,7 +283,7 @@ def _edited_parts(original: Message, content: str) -> list[dict[str, Any]] | Non
 
 
 async def _message(session: AsyncSession, thread: Thread, message_id: int) -> Message:
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=thread.id, message_id=message_id
     )
     if message is None:
@@ -417,7 +418,9 @@ async def _start(
         session, deps.files, user_id=user.id, messages=context.messages
     )
     if thread.provider is None or thread.model is None:
-        thread.provider, thread.model = target.provider, target.model
+        threads_service.set_thread_model(
+            thread, provider=target.provider, model=target.model
+        )
     answer = await threads_service.add_message(
         session,
         thread=thread,

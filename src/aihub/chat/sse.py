@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import orjson
 from starlette.responses import StreamingResponse
 
-from aihub.chat.runs import Frame, GenerationRun
+from aihub.runs.generation import GenerationRun
+from aihub.runs.spec import Frame
 
 PING_EVERY_S = 15.0
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

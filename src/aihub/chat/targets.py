@@ -17,7 +17,7 @@ from aihub.catalog import service as catalog_service
 from aihub.chat.llm import Target
 from aihub.core.errors import ApiKeyNotFoundError, ValidationFailedError
 from aihub.preferences import service as preferences_service
-from aihub.provider_keys import repository as keys_repository
+from aihub.provider_keys import service as keys_service
 from aihub.providers.registry import PROVIDERS
 from aihub.users.models import User
 
@@ -42,7 +42,7 @@ def _check_provider(provider: str) -> str:
 
 async def _key_providers(session: AsyncSession, user: User) -> list[str]:
     """Providers the user can call, their own keys' first."""
-    keys = await keys_repository.list_usable_keys(session, user_id=user.id)
+    keys = await keys_service.list_usable_keys(session, user_id=user.id)
     own = [k.provider for k in keys if k.user_id == user.id]
     shared = [k.provider for k in keys if k.user_id != user.id]
     return list(dict.fromkeys([*own, *shared]))

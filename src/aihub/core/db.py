@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
-from starlette.requests import HTTPConnection
 
 from aihub.core.settings import Settings
 
@@ -118,14 +116,3 @@ def build_engine(url: str, pool: PoolLimits | None = None) -> AsyncEngine:
 
 def build_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
-    """One session per request; rolled back on error, always closed."""
-    sessionmaker: async_sessionmaker[AsyncSession] = conn.app.state.sessionmaker
-    async with sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     """Where derived files are cached (the price database's extract);
     default ``$XDG_CACHE_HOME/aihub`` (``~/.cache/aihub``)."""
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
-    # Liveness of streaming answers across processes (see aihub.chat.runs): a
+    # Liveness of streaming answers across processes (see aihub.runs): a
     # running answer's heartbeat lives this long; an answer whose owner is gone
     # is marked interrupted within ttl + sweep interval (+ the same after Redis
     # comes back, so owners can publish again first).

@@ -11,14 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from dataclasses import astuple
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from aihub.core.settings import Settings
-
-if TYPE_CHECKING:
-    from aihub.files.s3 import S3BlobStore
 
 
 class BlobStore(Protocol):
@@ -30,6 +26,9 @@ class BlobStore(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A path to serve the blob from, when it lives on this machine."""
+
+    async def aclose(self) -> None:
+        """Let go of clients and connections (at shutdown)."""
 
 
 class BlobKeyError(ValueError):
@@ -73,36 +72,25 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
-
-_S3_STORES: dict[tuple[str | None, ...], S3BlobStore] = {}
+    async def aclose(self) -> None:
+        """Nothing held open."""
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
-    """The store the settings name. Callers build one per request, so an S3
-    store (which holds a client) is shared per configuration."""
+    """The store the settings name: one per process, built by the lifespan
+    (the runtime's ``blobs``), which closes it at shutdown."""
     if settings.blob_store != "s3":
         return LocalBlobStore(settings.resolved_files_dir)
     from aihub.files.s3 import S3BlobStore, S3Config  # here: s3 imports this module
 
     secret = settings.s3_secret_access_key
-    config = S3Config(
-        bucket=settings.s3_bucket or "",
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key_id=settings.s3_access_key_id,
-        secret_access_key=secret.get_secret_value() if secret else None,
-        prefix=settings.s3_prefix,
+    return S3BlobStore(
+        S3Config(
+            bucket=settings.s3_bucket or "",
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            prefix=settings.s3_prefix,
+        )
     )
-    cache_key = astuple(config)
-    store = _S3_STORES.get(cache_key)
-    if store is None:
-        store = _S3_STORES[cache_key] = S3BlobStore(config)
-    return store
-
-
-async def close_blob_stores() -> None:
-    """Close the S3 clients made so far (on app or worker shutdown)."""
-    stores = list(_S3_STORES.values())
-    _S3_STORES.clear()
-    for store in stores:
-        await store.aclose()

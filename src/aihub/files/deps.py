@@ -8,11 +8,12 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from aihub.core.deps import AppSettings
-from aihub.files.blobs import BlobStore, build_blob_store
+from aihub.files.blobs import BlobStore
+from aihub.runtime import RuntimeDep
 
 
-def _blobs(settings: AppSettings) -> BlobStore:
-    return build_blob_store(settings)
+def _blobs(runtime: RuntimeDep) -> BlobStore:
+    return runtime.blobs
 
 
 def _base_url(request: Request, settings: AppSettings) -> str:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from aihub.gateway import messages_service
 from aihub.gateway.deps import GatewayCaller
+from aihub.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["gateway"])
 
@@ -27,7 +28,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 @router.post("/messages", summary="Create a message (Anthropic)", responses=_ERRORS)
 async def create_message(request: Request, caller: GatewayCaller) -> Response:
     return await messages_service.create_message(
-        request.app.state,
+        runtime_of(request),
         caller=caller,
         raw=await request.body(),
         headers=request.headers,
@@ -41,7 +42,7 @@ async def create_message(request: Request, caller: GatewayCaller) -> Response:
 )
 async def count_tokens(request: Request, caller: GatewayCaller) -> Response:
     return await messages_service.count_tokens(
-        request.app.state,
+        runtime_of(request),
         caller=caller,
         raw=await request.body(),
         headers=request.headers,

@@ -1,9 +1,9 @@
 """A gateway key's limits on the hot path: allowed models, budget, requests and
 tokens per minute. JWT callers (no key) have none.
 
-    headers = await check_request(app.state, caller, model, estimated_tokens)
+    headers = await check_request(runtime.gateway, caller, model, estimated_tokens)
     ... forward, then add ``headers`` (x-ratelimit-*) to the response ...
-    await record_usage(app.state, caller, tokens=real_tokens, cost=cost_usd)
+    await record_usage(runtime.gateway, caller, tokens=real_tokens, cost=cost_usd)
 
 Windows live in ``infra.limiter`` (Redis when configured: shared by every
 process). The budget compares the key's shared running spend (see spend.py).
@@ -21,17 +21,16 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable
 from fnmatch import fnmatchcase
-from typing import Any
 
 import structlog
 
 from aihub.gateway.caller import Caller, KeyPolicy, TeamLimits
-from aihub.gateway.keys_errors import (
+from aihub.gateway.keys.errors import (
     GatewayKeyBudgetExceededError,
     GatewayKeyRateLimitError,
     ModelNotAllowedError,
 )
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.limiter import Limiter, LimitResult
 
@@ -76,7 +75,7 @@ def _listed(models: tuple[str, ...], model: str) -> bool:
 
 
 async def check_request(
-    app_state: Any,
+    gateway: GatewayRuntime,
     caller: Caller,
     model: str,
     estimated_tokens: int,
@@ -96,15 +95,14 @@ async def check_request(
     if team is not None and model and not _listed(team.models, model):
         raise ModelNotAllowedError(f"Model {model!r} is not allowed for this team")
     if policy.budget_usd is not None:
-        runtime = await runtime_of(app_state)
-        spent = await runtime.spend.total(policy.id, fallback=0.0)
+        spent = await gateway.spend.total(policy.id, fallback=0.0)
         if spent >= policy.budget_usd:
             raise GatewayKeyBudgetExceededError(
                 f"Budget of this key exhausted: spent {spent:.6g} of "
                 f"{policy.budget_usd:.6g} USD"
             )
     headers: dict[str, str] = {}
-    limiter: Limiter = app_state.infra.limiter
+    limiter = gateway.infra.limiter
     await _windows(
         limiter,
         headers,
@@ -127,8 +125,7 @@ async def check_request(
             "this team",
         )
         if admit:
-            runtime = await runtime_of(app_state)
-            await runtime.teams.admit(team)
+            await gateway.teams.admit(team)
     return headers
 
 
@@ -162,14 +159,14 @@ async def _windows(
 
 
 async def record_usage(
-    app_state: Any, caller: Caller, tokens: int, cost: float
+    gateway: GatewayRuntime, caller: Caller, tokens: int, cost: float
 ) -> None:
     """After the call: charge its tokens to the tpm window and its cost to the
     key's spend (shared at once, written to the database by the flusher)."""
     policy = caller.key
     if policy is None:
         return
-    limiter: Limiter = app_state.infra.limiter
+    limiter = gateway.infra.limiter
     if policy.tpm is not None and tokens > 0:
         await _limit(
             limiter.charge(tpm_key(policy.id), limit_per_minute=policy.tpm, cost=tokens)
@@ -182,13 +179,10 @@ async def record_usage(
             )
         )
     if cost > 0 and math.isfinite(cost):
-        runtime = await runtime_of(app_state)
-        await runtime.spend.add(
-            policy.id, cost, seed=runtime.spend.live(policy.id) or 0.0
-        )
+        spend = gateway.spend
+        await spend.add(policy.id, cost, seed=spend.live(policy.id) or 0.0)
     if team is not None:  # settles the call's place in the team budget too
-        runtime = await runtime_of(app_state)
-        await runtime.teams.charge(team.id, cost)
+        await gateway.teams.charge(team.id, cost)
 
 
 async def _limit(call: Awaitable[LimitResult]) -> LimitResult | None:

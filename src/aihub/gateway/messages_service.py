@@ -61,8 +61,8 @@ from aihub.providers.base import (
 from aihub.providers.forward import ForwardResponse
 from aihub.providers.http import session_for
 from aihub.providers.registry import get_forwarding_adapter
+from aihub.runtime import Runtime
 from aihub.usage.recording import CallRecord, cost_of
-from aihub.usage.writer import RequestLogWriter
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ UPSTREAM_ID_HEADERS = ("request-id", "x-request-id")
 class CallContext:
     """One /v1/messages call: who, which model, the clock and the key's limits."""
 
-    state: Any
+    runtime: Runtime
     caller: Caller
     target: Target
     started: float = field(default_factory=time.perf_counter)
@@ -86,12 +86,11 @@ class CallContext:
 
     @property
     def llm(self) -> LlmClient:
-        llm: LlmClient = self.state.llm
-        return llm
+        return self.runtime.llm
 
     @property
     def key_wait_s(self) -> float:
-        return float(self.state.settings.key_wait_s)
+        return self.runtime.settings.key_wait_s
 
     def headers(self) -> dict[str, str]:
         """x-aihub-overhead-ms (time so far less the upstream's) and the key's
@@ -116,8 +115,7 @@ class CallContext:
         gateway key's tpm window and budget."""
         target = target or self.target
         ttft = self.first_byte_at
-        writer: RequestLogWriter = self.state.request_log
-        writer.add(
+        self.runtime.request_log.add(
             CallRecord(
                 user_id=self.caller.user_id,
                 kind="gateway",
@@ -135,7 +133,7 @@ class CallContext:
         if usage is not None and self.caller.key is not None:
             tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
             cost = cost_of(target.provider, target.model, usage)
-            await limits.record_usage(self.state, self.caller, tokens, cost)
+            await limits.record_usage(self.runtime.gateway, self.caller, tokens, cost)
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -158,17 +156,21 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 
 async def _context(
-    state: Any, caller: Caller, body: Mapping[str, Any], raw: bytes, started: float
+    runtime: Runtime,
+    caller: Caller,
+    body: Mapping[str, Any],
+    raw: bytes,
+    started: float,
 ) -> CallContext:
     """Route the model, then check the key's model list, budget and limits
     (tokens estimated at a quarter of the body's bytes)."""
     model = str(body["model"]).strip()
-    listed = listed_by_servers(state, caller.user_id)
+    listed = listed_by_servers(runtime.discovery, runtime.sessionmaker, caller.user_id)
     target = await route_model(
-        state.key_pool, user_id=caller.user_id, model=model, listed=listed
+        runtime.key_pool, user_id=caller.user_id, model=model, listed=listed
     )
-    headers = await limits.check_request(state, caller, model, len(raw) // 4)
-    return CallContext(state, caller, target, started=started, limit_headers=headers)
+    headers = await limits.check_request(runtime.gateway, caller, model, len(raw) // 4)
+    return CallContext(runtime, caller, target, started=started, limit_headers=headers)
 
 
 def _is_passthrough(target: Target) -> bool:
@@ -177,19 +179,19 @@ def _is_passthrough(target: Target) -> bool:
 
 
 async def create_message(
-    state: Any, *, caller: Caller, raw: bytes, headers: Mapping[str, str]
+    runtime: Runtime, *, caller: Caller, raw: bytes, headers: Mapping[str, str]
 ) -> Response:
     started = time.perf_counter()
     body = parse_body(raw)
     check_anthropic_messages(body, require_max_tokens=True)
-    ctx = await _context(state, caller, body, raw, started)
+    ctx = await _context(runtime, caller, body, raw, started)
     stream = body.get("stream") is True
     targets = ctx.llm.targets(ctx.target)  # the model, then its fallbacks
     forwarded = {k: v for k in FORWARDED_HEADERS if (v := headers.get(k))}
     for index, candidate in enumerate(targets):
         if not _is_passthrough(candidate):  # translated, with what is left
             ctx.target = candidate
-            await _check_image_links(state, body)
+            await _check_image_links(runtime, body)
             request = request_from_anthropic(body, model=candidate.model)
             if stream:
                 return await _translated_stream(ctx, request, targets[index:])
@@ -218,7 +220,7 @@ class _FallBack(Exception):
     fallback may."""
 
 
-async def _check_image_links(state: Any, body: Mapping[str, Any]) -> None:
+async def _check_image_links(runtime: Runtime, body: Mapping[str, Any]) -> None:
     """Image URLs a translated call hands to another provider (a local vLLM
     behind a global key would fetch them) must pass the outbound policy;
     Anthropic itself fetches the ones a pass-through carries."""
@@ -227,8 +229,8 @@ async def _check_image_links(state: Any, body: Mapping[str, Any]) -> None:
         return
     contents = [m.get("content") for m in messages if isinstance(m, dict)]
     if any(isinstance(c, list) for c in contents):
-        bases = files_service.link_bases(state.settings.public_url)
-        await files_service.check_image_links(state.outbound, contents, bases)
+        bases = files_service.link_bases(runtime.settings.public_url)
+        await files_service.check_image_links(runtime.outbound, contents, bases)
 
 
 # -- pass-through ---------------------------------------------------------------
@@ -487,7 +489,7 @@ async def _close(events: AsyncIterator[StreamEvent]) -> None:
 
 
 async def count_tokens(
-    state: Any, *, caller: Caller, raw: bytes, headers: Mapping[str, str]
+    runtime: Runtime, *, caller: Caller, raw: bytes, headers: Mapping[str, str]
 ) -> Response:
     """Anthropic counts its own models' tokens (forwarded); other models, or an
     Anthropic-compatible upstream without the endpoint (404), are counted here
@@ -495,7 +497,7 @@ async def count_tokens(
     started = time.perf_counter()
     body = parse_body(raw)
     check_anthropic_messages(body, require_max_tokens=False)
-    ctx = await _context(state, caller, body, raw, started)
+    ctx = await _context(runtime, caller, body, raw, started)
     if _is_passthrough(ctx.target):
         if body.get("model") != ctx.target.api_model:
             body["model"] = ctx.target.api_model

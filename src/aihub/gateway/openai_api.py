@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from aihub.calls.client import LlmClient, Target
+from aihub.calls.client import Target
 from aihub.calls.errors import as_hub_error
 from aihub.calls.stream_errors import stream_error
 from aihub.catalog.served import served_models
@@ -46,8 +46,8 @@ from aihub.gateway.validation import check_chat_completions, check_embeddings
 from aihub.providers.base import ProviderError, Usage
 from aihub.providers.forward import ForwardResponse
 from aihub.providers.registry import get_forwarding_adapter
+from aihub.runtime import Runtime, runtime_of
 from aihub.usage.recording import CallRecord, cost_of
-from aihub.usage.writer import RequestLogWriter
 
 log = structlog.get_logger(__name__)
 
@@ -76,9 +76,9 @@ async def _check_image_links(request: Request, data: dict[str, Any]) -> None:
     contents = [m.get("content") for m in messages if isinstance(m, dict)]
     if not any(isinstance(c, list) for c in contents):
         return
-    settings = request.app.state.settings
-    bases = files_service.link_bases(settings.public_url, str(request.base_url))
-    await files_service.check_image_links(request.app.state.outbound, contents, bases)
+    runtime = runtime_of(request)
+    bases = files_service.link_bases(runtime.settings.public_url, str(request.base_url))
+    await files_service.check_image_links(runtime.outbound, contents, bases)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -112,13 +112,13 @@ class Accounting:
     """What one gateway call records when it ends (whatever way it ends): a
     request-log row (batched) and the key's tokens and spend."""
 
-    __slots__ = ("app_state", "caller", "kind", "started", "target", "writer")
+    __slots__ = ("caller", "gateway", "kind", "started", "target", "writer")
 
     def __init__(
-        self, app_state: Any, caller: Caller, target: Target, kind: str
+        self, runtime: Runtime, caller: Caller, target: Target, kind: str
     ) -> None:
-        self.app_state = app_state
-        self.writer: RequestLogWriter = app_state.request_log
+        self.gateway = runtime.gateway
+        self.writer = runtime.request_log
         self.caller = caller
         self.target = target
         self.kind = kind
@@ -156,7 +156,19 @@ class Accounting:
         if self.caller.key is None:
             return
         tokens = usage.total_tokens if usage is not None else 0
-        await record_usage(self.app_state, self.caller, tokens, cost)
+        await record_usage(self.gateway, self.caller, tokens, cost)
+
+
+async def _route(runtime: Runtime, caller: Caller, model: str) -> Target:
+    """The provider serving ``model`` for this caller (see routing.py)."""
+    return await route_model(
+        runtime.key_pool,
+        user_id=caller.user_id,
+        model=model,
+        listed=listed_by_servers(
+            runtime.discovery, runtime.sessionmaker, caller.user_id
+        ),
+    )
 
 
 def _prepare_openai_body(
@@ -187,20 +199,15 @@ def _prepare_openai_body(
 )
 async def chat_completions(request: Request, caller: GatewayCaller) -> Response:
     started = time.perf_counter()
-    state = request.app.state
+    runtime = runtime_of(request)
     data = await _json_body(request)
     raw_model = _model_of(data)
     check_chat_completions(data)  # 400 before any upstream call
     await _check_image_links(request, data)
     limit_headers = await check_request(
-        state, caller, raw_model, _estimate_tokens(request)
+        runtime.gateway, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(
-        state.key_pool,
-        user_id=caller.user_id,
-        model=raw_model,
-        listed=listed_by_servers(state, caller.user_id),
-    )
+    target = await _route(runtime, caller, raw_model)
     store = await store_request(request, caller, data, target)
     if store is None:
         return await _chat(request, caller, data, target, started, limit_headers)
@@ -223,7 +230,7 @@ async def _chat(
     limit_headers: dict[str, str],
     store: StoreRequest | None = None,
 ) -> Response:
-    state = request.app.state
+    runtime = runtime_of(request)
     raw_model = _model_of(data)
     stream = bool(data.get("stream"))
     had_store = data.pop("store", None) is not None
@@ -235,17 +242,16 @@ async def _chat(
     body, strip_usage = _prepare_openai_body(data, raw_model, target, stream=stream)
     if not body:
         body = orjson.dumps(data) if had_store else await request.body()
-    accounting = Accounting(state, caller, target, "gateway")
-    llm: LlmClient = state.llm
+    accounting = Accounting(runtime, caller, target, "gateway")
     try:
         reply, lease = await open_forward_call(
-            llm,
+            runtime.llm,
             target,
             user_id=caller.user_id,
             path="chat/completions",
             body=body,
             stream=stream,
-            wait_s=state.settings.key_wait_s,
+            wait_s=runtime.settings.key_wait_s,
         )
     except (ProviderError, AihubError) as exc:
         error = as_hub_error(exc)
@@ -365,33 +371,28 @@ async def _translated_chat(
 )
 async def embeddings(request: Request, caller: GatewayCaller) -> Response:
     started = time.perf_counter()
-    state = request.app.state
+    runtime = runtime_of(request)
     data = await _json_body(request)
     raw_model = _model_of(data)
     check_embeddings(data)
     limit_headers = await check_request(
-        state, caller, raw_model, _estimate_tokens(request)
+        runtime.gateway, caller, raw_model, _estimate_tokens(request)
     )
-    target = await route_model(
-        state.key_pool,
-        user_id=caller.user_id,
-        model=raw_model,
-        listed=listed_by_servers(state, caller.user_id),
-    )
+    target = await _route(runtime, caller, raw_model)
     adapter = get_forwarding_adapter(target.provider)
     if adapter is None or adapter.wire != "openai":
         raise BadRequestError(f"{target.provider} does not serve embeddings here")
     body, _ = _prepare_openai_body(data, raw_model, target, stream=False)
-    accounting = Accounting(state, caller, target, "embedding")
+    accounting = Accounting(runtime, caller, target, "embedding")
     try:
         reply, lease = await open_forward_call(
-            state.llm,
+            runtime.llm,
             target,
             user_id=caller.user_id,
             path="embeddings",
             body=body or await request.body(),
             stream=False,
-            wait_s=state.settings.key_wait_s,
+            wait_s=runtime.settings.key_wait_s,
         )
     except (ProviderError, AihubError) as exc:
         error = as_hub_error(exc)
@@ -415,9 +416,15 @@ async def embeddings(request: Request, caller: GatewayCaller) -> Response:
 async def list_models(request: Request, caller: GatewayCaller) -> Response:
     """What this caller (and this gateway key) can call: see catalog/served.py.
     An Anthropic client (``anthropic-version`` header) gets Anthropic's shape."""
-    state = request.app.state
-    async with state.sessionmaker() as session:
-        served = await served_models(state, session, user_id=caller.user_id)
+    runtime = runtime_of(request)
+    async with runtime.sessionmaker() as session:
+        served = await served_models(
+            session,
+            pool=runtime.key_pool,
+            discovery=runtime.discovery,
+            fallbacks=runtime.settings.model_fallbacks,
+            user_id=caller.user_id,
+        )
     policy = caller.key
     rows = [m for m in served if policy is None or model_allowed(policy, m.id)]
     if request.headers.get("anthropic-version"):

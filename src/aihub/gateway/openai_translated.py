@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from aihub.calls.client import LlmCall, LlmClient, Target
+from aihub.calls.client import LlmCall, Target
 from aihub.calls.errors import as_hub_error
 from aihub.calls.stream_errors import stream_error
 from aihub.catalog.tokens import acount_tokens
@@ -35,6 +35,7 @@ from aihub.providers.base import (
     Usage,
 )
 from aihub.providers.openai_wire import chat_request_from_openai
+from aihub.runtime import Runtime, runtime_of
 from aihub.usage.recording import CallRecord, cost_of
 
 OVERHEAD_HEADER = "x-aihub-overhead-ms"
@@ -57,12 +58,13 @@ async def _local_usage(target: Target, prompt_chars: int, text: str) -> Usage:
 class _Recorder:
     def __init__(
         self,
-        request: Request,
+        runtime: Runtime,
         caller: Caller,
         call: LlmCall,
         store: StoreRequest | None,
     ) -> None:
-        self.state = request.app.state
+        self.writer = runtime.request_log
+        self.gateway = runtime.gateway
         self.caller = caller
         self.call = call
         self.store = store
@@ -77,7 +79,7 @@ class _Recorder:
 
     def done(self, usage: Usage | None, status: str, error_type: str | None) -> float:
         target = self.call.target
-        self.state.request_log.add(
+        self.writer.add(
             CallRecord(
                 user_id=self.caller.user_id,
                 kind="gateway",
@@ -97,7 +99,7 @@ class _Recorder:
     async def charge(self, usage: Usage | None, cost: float) -> None:
         if self.caller.key is not None:
             tokens = usage.total_tokens if usage is not None else 0
-            await record_usage(self.state, self.caller, tokens, cost)
+            await record_usage(self.gateway, self.caller, tokens, cost)
 
 
 async def translated_chat_completion(
@@ -115,15 +117,14 @@ async def translated_chat_completion(
         chat_request = chat_request_from_openai(data)
     except (ValueError, TypeError) as exc:
         raise BadRequestError(str(exc)) from exc
-    state = request.app.state
-    llm: LlmClient = state.llm
-    call = llm.stream(
+    runtime = runtime_of(request)
+    call = runtime.llm.stream(
         user_id=caller.user_id,
         target=target,
         request=chat_request,
-        wait_s=state.settings.key_wait_s,
+        wait_s=runtime.settings.key_wait_s,
     )
-    recorder = _Recorder(request, caller, call, store)
+    recorder = _Recorder(runtime, caller, call, store)
     prompt_chars = int(request.headers.get("content-length") or 0)
     if not stream:
         return await _complete(recorder, call, prompt_chars, started, headers)

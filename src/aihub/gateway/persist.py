@@ -16,20 +16,19 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from aihub.calls.client import Target
-from aihub.chat.keeper import AnswerKeeper
-from aihub.chat.runs import RunHub, RunSpec
-from aihub.core.db import utcnow
 from aihub.core.errors import AihubError, BadRequestError
 from aihub.gateway.caller import Caller
-from aihub.threads import repository as threads_repository
+from aihub.runs.hub import RunHub
+from aihub.runs.keeper import AnswerKeeper
+from aihub.runs.spec import RunSpec
+from aihub.runtime import runtime_of
 from aihub.threads import service as threads_service
 from aihub.threads.errors import ThreadNotFoundError
-from aihub.threads.models import Message, Thread
+from aihub.threads.models import Thread
 from aihub.usage.recording import cost_of
 
 log = structlog.get_logger(__name__)
@@ -110,23 +109,12 @@ class StoreRequest:
                 "error_type": error.error_type,
                 "error_message": error.message,
             }
-        now = utcnow()
+        end = threads_service.AnswerEnd(
+            content=answer, status=status, meta_data=meta, tokens=tokens
+        )
         async with self.hub.sessionmaker() as session:
-            await session.execute(
-                update(Message)
-                .where(Message.id == self.message_id)
-                .values(
-                    content=answer,
-                    status=status,
-                    tokens=tokens,
-                    meta_data=meta,
-                    updated_at=now,
-                )
-            )
-            await session.execute(
-                update(Thread)
-                .where(Thread.id == self.thread_id)
-                .values(last_message_at=now, updated_at=now)
+            await threads_service.end_answer(
+                session, thread_id=self.thread_id, message_id=self.message_id, end=end
             )
             await session.commit()
 
@@ -154,11 +142,12 @@ async def store_request(
         return None
     raw = data.get("messages")
     messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
-    async with request.app.state.sessionmaker() as session:
+    runtime = runtime_of(request)
+    async with runtime.sessionmaker() as session:
         if header:
             if not header.isdigit() or not 0 < int(header) < 2**31:
                 raise BadRequestError(f"{THREAD_HEADER} must be a thread id")
-            thread = await threads_repository.get_thread(
+            thread = await threads_service.find_thread(
                 session, user_id=caller.user_id, thread_id=int(header)
             )
             if thread is None:
@@ -183,7 +172,7 @@ async def store_request(
         kind="gateway",
         stoppable=False,
     )
-    stored = StoreRequest(request.app.state.chat_runs, spec)
+    stored = StoreRequest(runtime.runs, spec)
     stored.keeper.start()
     return stored
 
@@ -205,7 +194,7 @@ async def _add_exchange(
         if role not in ("system", "user", "assistant"):
             continue
         if role == "system" and fresh:
-            thread.system_prompt = _text(turn.get("content"))
+            threads_service.set_system_prompt(thread, _text(turn.get("content")))
         message = await threads_service.add_message(
             session,
             thread=thread,
@@ -280,14 +269,11 @@ async def _new_thread(
     first_user = next(
         (_text(t.get("content")) for t in messages if t.get("role") == "user"), ""
     )
-    thread = threads_repository.add_thread(
+    return await threads_service.add_thread(
         session,
         user_id=caller.user_id,
         title=threads_service.derive_title(None, first_user),
         provider=target.provider,
         model=target.model,
         source="gateway",
-        last_message_at=utcnow(),
     )
-    await session.flush()
-    return thread

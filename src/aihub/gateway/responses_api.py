@@ -27,7 +27,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from aihub.calls.client import LlmCall, LlmClient
+from aihub.calls.client import LlmCall
 from aihub.calls.errors import as_hub_error
 from aihub.catalog.tokens import acount_tokens
 from aihub.core.errors import AihubError, BadRequestError, ValidationFailedError
@@ -59,6 +59,7 @@ from aihub.providers.base import (
     Usage,
 )
 from aihub.providers.openai_wire import chat_request_from_openai
+from aihub.runtime import Runtime, runtime_of
 from aihub.usage.recording import CallRecord, cost_of
 
 router = APIRouter(tags=["gateway (OpenAI-compatible)"])
@@ -97,13 +98,13 @@ class _Call:
 
     def __init__(
         self,
-        state: Any,
+        runtime: Runtime,
         caller: Caller,
         req: ResponsesRequest,
         call: LlmCall,
         prompt_chars: int,
     ) -> None:
-        self.state = state
+        self.runtime = runtime
         self.caller = caller
         self.req = req
         self.call = call
@@ -145,7 +146,7 @@ class _Call:
         self, usage: Usage | None, status: str, error: AihubError | None = None
     ) -> float:
         target = self.call.target
-        self.state.request_log.add(
+        self.runtime.request_log.add(
             CallRecord(
                 user_id=self.caller.user_id,
                 kind="gateway",
@@ -164,7 +165,9 @@ class _Call:
 
     async def charge(self, usage: Usage | None, cost: float) -> None:
         if self.caller.key is not None and usage is not None:
-            await record_usage(self.state, self.caller, usage.total_tokens, cost)
+            await record_usage(
+                self.runtime.gateway, self.caller, usage.total_tokens, cost
+            )
 
     async def save(self, response: dict[str, Any], usage: Usage | None) -> None:
         """A stored stream's end; a stored non-streamed response whole, in one
@@ -174,7 +177,7 @@ class _Call:
             await self.stored.finish(response, text=text, usage=usage)
         elif self.req.store and not self.req.stream:
             self.head.id, self.thread_id = await responses_store.store_complete(
-                self.state.sessionmaker,
+                self.runtime.sessionmaker,
                 user_id=self.caller.user_id,
                 target=self.call.target,
                 items=self.req.items,
@@ -203,21 +206,25 @@ class _Call:
     responses=_ERRORS,
 )
 async def create_response(request: Request, caller: GatewayCaller) -> Response:
-    state = request.app.state
+    runtime = runtime_of(request)
     raw = await request.body()
     req = parse_request(parse_body(raw))
-    limit_headers = await check_request(state, caller, req.model, len(raw) // 4)
+    limit_headers = await check_request(
+        runtime.gateway, caller, req.model, len(raw) // 4
+    )
     target = await route_model(
-        state.key_pool,
+        runtime.key_pool,
         user_id=caller.user_id,
         model=req.model,
-        listed=listed_by_servers(state, caller.user_id),
+        listed=listed_by_servers(
+            runtime.discovery, runtime.sessionmaker, caller.user_id
+        ),
     )
     previous: Found | None = None
     history: list[dict[str, Any]] = []
     if req.previous_response_id is not None:
         previous, history = await responses_store.history(
-            state.sessionmaker,
+            runtime.sessionmaker,
             user_id=caller.user_id,
             response_id=req.previous_response_id,
         )
@@ -227,20 +234,19 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
         chat_request = chat_request_from_openai(chat)
     except (ValueError, TypeError) as exc:
         raise BadRequestError(str(exc)) from exc
-    llm: LlmClient = state.llm
-    call = llm.stream(
+    call = runtime.llm.stream(
         user_id=caller.user_id,
         target=target,
         request=chat_request,
-        wait_s=state.settings.key_wait_s,
+        wait_s=runtime.settings.key_wait_s,
     )
-    ctx = _Call(state, caller, req, call, len(raw))
+    ctx = _Call(runtime, caller, req, call, len(raw))
     ctx.previous = previous
     builder = CompletionBuilder()
     if req.store and req.stream:
         ctx.attach(
             await responses_store.begin(
-                state.chat_runs,
+                runtime.runs,
                 user_id=caller.user_id,
                 target=target,
                 items=req.items,
@@ -272,9 +278,9 @@ async def _check_image_links(request: Request, messages: list[dict[str, Any]]) -
     contents = [m.get("content") for m in messages]
     if not any(isinstance(c, list) for c in contents):
         return
-    settings = request.app.state.settings
-    bases = files_service.link_bases(settings.public_url, str(request.base_url))
-    await files_service.check_image_links(request.app.state.outbound, contents, bases)
+    runtime = runtime_of(request)
+    bases = files_service.link_bases(runtime.settings.public_url, str(request.base_url))
+    await files_service.check_image_links(runtime.outbound, contents, bases)
 
 
 async def _complete(ctx: _Call, call: LlmCall, chat_request: ChatRequest) -> Response:
@@ -389,7 +395,9 @@ async def get_response(
     request: Request, caller: GatewayCaller, response_id: str
 ) -> Response:
     found = await responses_store.find(
-        request.app.state.sessionmaker, user_id=caller.user_id, response_id=response_id
+        runtime_of(request).sessionmaker,
+        user_id=caller.user_id,
+        response_id=response_id,
     )
     return _json(found.response)
 
@@ -401,7 +409,9 @@ async def delete_response(
     request: Request, caller: GatewayCaller, response_id: str
 ) -> Response:
     await responses_store.delete(
-        request.app.state.sessionmaker, user_id=caller.user_id, response_id=response_id
+        runtime_of(request).sessionmaker,
+        user_id=caller.user_id,
+        response_id=response_id,
     )
     return _json({"id": response_id, "object": "response.deleted", "deleted": True})
 
@@ -417,7 +427,9 @@ async def cancel_response(
     """aihub runs no background responses (``background: true`` is refused), so
     there is never one to cancel: OpenAI's answer for a foreground response."""
     await responses_store.find(
-        request.app.state.sessionmaker, user_id=caller.user_id, response_id=response_id
+        runtime_of(request).sessionmaker,
+        user_id=caller.user_id,
+        response_id=response_id,
     )
     raise BadRequestError(
         "Only responses created with background=true can be cancelled"
@@ -439,7 +451,9 @@ async def list_input_items(
     before: str | None = None,
 ) -> Response:
     found = await responses_store.find(
-        request.app.state.sessionmaker, user_id=caller.user_id, response_id=response_id
+        runtime_of(request).sessionmaker,
+        user_id=caller.user_id,
+        response_id=response_id,
     )
     items = found.input_items
     if order == "desc":

@@ -27,11 +27,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.calls.client import Target
-from aihub.chat.keeper import AnswerKeeper
-from aihub.chat.runs import RunHub, RunSpec
-from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
-from aihub.threads import repository as threads_repository
+from aihub.runs.hub import RunHub
+from aihub.runs.keeper import AnswerKeeper
+from aihub.runs.spec import RunSpec
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread
 from aihub.usage.recording import cost_of
@@ -106,12 +105,12 @@ async def _find(session: AsyncSession, *, user_id: int, response_id: str) -> Fou
     thread_id, message_id, token = _parse_id(response_id)
     if thread_id >= 2**31 or message_id >= 2**31:
         raise ResponseNotFoundError(response_id)
-    thread = await threads_repository.get_thread(
+    thread = await threads_service.find_thread(
         session, user_id=user_id, thread_id=thread_id
     )
     if thread is None:
         raise ResponseNotFoundError(response_id)
-    answer = await threads_repository.get_message(
+    answer = await threads_service.find_message(
         session, thread_id=thread.id, message_id=message_id
     )
     meta = answer.meta_data if answer is not None else {}
@@ -123,7 +122,7 @@ async def _find(session: AsyncSession, *, user_id: int, response_id: str) -> Fou
         raise ResponseNotFoundError(response_id)
     question = None
     if answer.parent_id is not None:
-        question = await threads_repository.get_message(
+        question = await threads_service.find_message(
             session, thread_id=thread.id, message_id=answer.parent_id
         )
     return Found(response_id, thread, answer, question)
@@ -143,7 +142,7 @@ async def history(
     input items, then its output items (reasoning items left out)."""
     async with sessionmaker() as session:
         found = await _find(session, user_id=user_id, response_id=response_id)
-        branch = await threads_repository.list_branch(
+        branch = await threads_service.list_branch(
             session, thread_id=found.thread.id, leaf_id=found.answer.id
         )
     items: list[dict[str, Any]] = []
@@ -217,20 +216,21 @@ class StoredResponse:
 
     async def _store(self, response: dict[str, Any], text: str, usage: Any) -> None:
         target = self.spec.target
+        meta, tokens = _answer_meta(self.token, response, usage, target)
+        end = threads_service.AnswerEnd(
+            content=text,
+            status=_STATUSES.get(str(response.get("status")), "interrupted"),
+            meta_data=meta,
+            tokens=tokens,
+        )
         async with self.hub.sessionmaker() as session:
-            answer = await threads_repository.get_message(
+            await threads_service.end_answer(  # nothing when the thread is gone
                 session,
                 thread_id=self.spec.thread_id,
                 message_id=self.spec.assistant_message_id,
+                end=end,
+                touch_thread=False,
             )
-            if answer is None:  # the thread was deleted meanwhile
-                return
-            answer.content = text
-            answer.status = _STATUSES.get(str(response.get("status")), "interrupted")
-            answer.meta_data, answer.tokens = _answer_meta(
-                self.token, response, usage, target
-            )
-            answer.updated_at = utcnow()
             await session.commit()
 
 
@@ -247,14 +247,14 @@ async def _exchange(
     and the question under the previous answer, flushed."""
     question_text = _summary(items)
     if previous is not None:
-        thread = await threads_repository.get_thread(
+        thread = await threads_service.find_thread(
             session, user_id=user_id, thread_id=previous.thread.id
         )
         if thread is None:
             raise ResponseNotFoundError(str(previous.response.get("id")))
         parent: int | None = previous.answer.id
     else:
-        thread = threads_repository.add_thread(
+        thread = await threads_service.add_thread(
             session,
             user_id=user_id,
             title=threads_service.derive_title(None, question_text),
@@ -262,9 +262,7 @@ async def _exchange(
             model=target.model,
             source="gateway",
             system_prompt=instructions,
-            last_message_at=utcnow(),
         )
-        await session.flush()
         parent = None
     question = await threads_service.add_message(
         session,
@@ -331,7 +329,8 @@ async def store_complete(
             status=_STATUSES.get(str(response.get("status")), "interrupted"),
         )
         response["id"] = _make_id(thread.id, answer.id, token)
-        answer.meta_data, answer.tokens = _answer_meta(token, response, usage, target)
+        meta, tokens = _answer_meta(token, response, usage, target)
+        threads_service.set_message_meta(answer, meta_data=meta, tokens=tokens)
         thread_id = thread.id
         await session.commit()
     return response["id"], thread_id
@@ -403,9 +402,11 @@ async def delete(
     async with sessionmaker() as session:
         found = await _find(session, user_id=user_id, response_id=response_id)
         if found.thread.message_count <= 2 and found.question is not None:
-            await threads_repository.delete_thread(session, thread=found.thread)
+            await threads_service.discard_threads(
+                session, user_id=user_id, thread_ids=[found.thread.id]
+            )
         else:
             meta = dict(found.answer.meta_data)
             meta["response_deleted"] = True
-            found.answer.meta_data = meta
+            threads_service.set_message_meta(found.answer, meta_data=meta)
         await session.commit()

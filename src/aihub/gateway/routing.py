@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from functools import lru_cache
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.calls.client import Target
 from aihub.catalog import service as catalog_service
 from aihub.core.errors import NotFoundError
-from aihub.provider_keys.discovery import discovered_models
+from aihub.provider_keys.discovery import ModelDiscovery
 from aihub.provider_keys.pool import KeyPool
 from aihub.providers.registry import PROVIDERS
 
@@ -60,13 +61,17 @@ async def _open_server_instead(pool: KeyPool, user_id: int, provider: str) -> bo
     )
 
 
-def listed_by_servers(app_state: Any, user_id: int) -> Listed:
+def listed_by_servers(
+    discovery: ModelDiscovery,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user_id: int,
+) -> Listed:
     """The model ids the caller's OpenAI-compatible servers list (asked only
     when routing needs them)."""
 
     async def listed() -> set[str]:
-        async with app_state.sessionmaker() as session:
-            pairs = await discovered_models(session, app_state, user_id=user_id)
+        async with sessionmaker() as session:
+            pairs = await discovery.models(session, user_id=user_id)
         return {model for provider, model in pairs if provider == OPEN_SERVER}
 
     return listed

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.tasks import cancel_requested
-from aihub.gateway import keys_repository as repository
+from aihub.gateway.keys import repository
 from aihub.infra.redis_client import REDIS_ERRORS
 
 log = structlog.get_logger(__name__)

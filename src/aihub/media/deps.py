@@ -1,27 +1,25 @@
-"""The media service's context, from the app's state."""
+"""The media service's context, from the process's runtime."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.requests import Request
 
-from aihub.core.deps import AppSettings
-from aihub.files.blobs import build_blob_store
 from aihub.media.service import MediaContext
+from aihub.runtime import RuntimeDep
 
 
-def _media(request: Request, settings: AppSettings) -> MediaContext:
-    state = request.app.state
+def _media(runtime: RuntimeDep) -> MediaContext:
     return MediaContext(
-        sessionmaker=state.sessionmaker,
-        bus=state.infra.events,
-        queue=state.media.queue,
-        pool=state.key_pool,
-        blobs=build_blob_store(settings),
-        settings=settings,
-        app_state=state,
+        sessionmaker=runtime.sessionmaker,
+        bus=runtime.infra.events,
+        queue=runtime.media.queue,
+        pool=runtime.key_pool,
+        blobs=runtime.blobs,
+        settings=runtime.settings,
+        gateway=runtime.gateway,
+        worker_seen=runtime.media.worker_seen,
     )
 
 

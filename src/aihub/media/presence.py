@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 
@@ -55,14 +55,15 @@ async def beat_forever(state: KeyValueStore, worker_id: str, every_s: float) -> 
         await asyncio.sleep(every_s)
 
 
-async def worker_seen(app_state: Any) -> WorkerSeen:
-    """What this process knows of media workers (see the module's docstring)."""
-    settings: Settings = app_state.settings
-    media = getattr(app_state, "media", None)
-    if media is not None and media.worker is not None:
+async def worker_seen(
+    settings: Settings, state: KeyValueStore, *, has_worker: bool
+) -> WorkerSeen:
+    """What this process knows of media workers (see the module's docstring);
+    ``has_worker``: this process runs one itself."""
+    if has_worker:
         return WorkerSeen("ok", 0.0, None)
     try:
-        seen = await app_state.infra.state.get_json(LAST_SEEN_KEY)
+        seen = await state.get_json(LAST_SEEN_KEY)
     except BackendUnavailableError:
         return WorkerSeen("unknown", None, None)
     ttl = settings.media_worker_seen_ttl_s

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from aihub.files import service as files_service
 from aihub.files.blobs import BlobStore
 from aihub.gateway import limits
 from aihub.gateway.caller import Caller
+from aihub.gateway.keys.runtime import GatewayRuntime
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus
 from aihub.media import events, presence, repository
@@ -78,8 +79,9 @@ class MediaContext:
     pool: KeyPool
     blobs: BlobStore
     settings: Settings
-    app_state: Any
-    """The app's state: the gateway key limits (rpm, budget) live there."""
+    gateway: GatewayRuntime
+    """The gateway key limits (rpm, budget) and spend."""
+    worker_seen: Callable[[], Awaitable[presence.WorkerSeen]]
 
 
 # -- submit -----------------------------------------------------------------------
@@ -108,7 +110,7 @@ async def _check_gateway_key(
     allowed = next((n for n in names if limits.model_allowed(policy, n)), None)
     if allowed is None:
         raise MediaModelForbiddenError(f"This API key may not use {requested!r}")
-    await limits.check_request(ctx.app_state, caller, allowed, 0)
+    await limits.check_request(ctx.gateway, caller, allowed, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,7 @@ async def submit_job(
         ),
     )
     await session.flush()
-    seen = await presence.worker_seen(ctx.app_state)
+    seen = await ctx.worker_seen()
     queued_data: dict[str, Any] = {"priority": data.priority}
     if seen.warning is not None:
         queued_data["warning"] = seen.warning

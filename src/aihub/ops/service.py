@@ -6,16 +6,17 @@ from typing import Any
 import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aihub.infra.redis_client import REDIS_ERRORS
-from aihub.media import presence
+from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
+from aihub.runtime import Runtime
 
 PING_ERRORS: tuple[type[Exception], ...] = (OSError, TimeoutError, *REDIS_ERRORS)
 
 log = structlog.get_logger(__name__)
 
 
-async def readiness(state: Any) -> tuple[int, dict[str, Any]]:
+async def readiness(runtime: Runtime) -> tuple[int, dict[str, Any]]:
     """``/ready``'s status code and body.
 
     - database unreachable: 503 ``unavailable`` (this process cannot serve);
@@ -27,7 +28,7 @@ async def readiness(state: Any) -> tuple[int, dict[str, Any]]:
       AIHUB_MEDIA_WORKER_SEEN_TTL_S: media jobs wait; listed in ``warnings``,
       status unchanged) or ``unknown`` (Redis unreachable).
     """
-    checks = await check_readiness(state)
+    checks = await check_readiness(runtime.engine, runtime.infra.redis)
     body: dict[str, Any] = {"status": "ok", "checks": checks}
     warnings: list[str] = []
     if checks.get("database") != "ok":
@@ -40,27 +41,27 @@ async def readiness(state: Any) -> tuple[int, dict[str, Any]]:
             "Redis is unreachable: rate limits are enforced per process, "
             "stops and events reach this process only, orphan sweeps are paused"
         )
-    if getattr(state, "media", None) is not None:
-        seen = await presence.worker_seen(state)
-        body["media_worker"] = {"status": seen.status, "last_seen_s": seen.last_seen_s}
-        if seen.warning is not None:
-            warnings.append(seen.warning)
+    seen = await runtime.media.worker_seen()
+    body["media_worker"] = {"status": seen.status, "last_seen_s": seen.last_seen_s}
+    if seen.warning is not None:
+        warnings.append(seen.warning)
     if warnings:
         body["warnings"] = warnings
     return (503 if body["status"] == "unavailable" else 200), body
 
 
-async def check_readiness(state: Any) -> dict[str, str]:
+async def check_readiness(
+    engine: AsyncEngine, redis: RedisClient | None
+) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(3):
-            async with state.engine.connect() as connection:
+            async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("readiness_database_failed", error=str(exc))
         checks["database"] = "unavailable"
-    redis = getattr(state, "redis", None)
     if redis is not None:
         try:
             async with asyncio.timeout(3):

@@ -6,26 +6,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from aihub.core.deps import SecretKey
 from aihub.core.security import SecretBox
 from aihub.infra import Infra
 from aihub.infra.outbound import OutboundPolicy
+from aihub.runtime import RuntimeDep
 
 
 def _secret_box(secret: SecretKey) -> SecretBox:
     return SecretBox(secret)
 
 
-def _infra(conn: HTTPConnection) -> Infra:
-    infra: Infra = conn.app.state.infra
-    return infra
+def _infra(runtime: RuntimeDep) -> Infra:
+    return runtime.infra
 
 
-def _outbound(conn: HTTPConnection) -> OutboundPolicy:
-    policy: OutboundPolicy = conn.app.state.outbound
-    return policy
+def _outbound(runtime: RuntimeDep) -> OutboundPolicy:
+    return runtime.outbound
 
 
 KeyBox = Annotated[SecretBox, Depends(_secret_box)]

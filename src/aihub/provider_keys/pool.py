@@ -1,6 +1,7 @@
 """The key pool: which provider key serves the next upstream call.
 
-One ``KeyPool`` per process, on ``app.state.key_pool`` (``start_key_pool``).
+One ``KeyPool`` per process (the runtime's ``key_pool``): ``start()`` it, and
+``close()`` it at shutdown.
 
     # one call, retried on the next key after 429/401/403/402:
     reply = await pool.call("openai", user_id=user.id, timeout_s=30,
@@ -49,14 +50,13 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.security import SecretBox
-from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
 from aihub.infra.events import EventBus, Listener, Message
 from aihub.infra.state import KeyValueStore
@@ -76,7 +76,7 @@ from aihub.provider_keys.schemas import PoolKeyStatus
 from aihub.provider_keys.writer import HealthWriter, RowHealth
 from aihub.providers.base import ProviderError
 
-__all__ = ["KeyPool", "Lease", "PoolKey", "start_key_pool"]
+__all__ = ["KeyPool", "Lease", "PoolKey"]
 
 log = structlog.get_logger(__name__)
 
@@ -422,20 +422,3 @@ def _row_health(current: Health, now: float) -> RowHealth:
     status = current.status(now)
     until = health.to_datetime(current.cool_until) if status == "cooldown" else None
     return RowHealth(status, until, current.error if status != "ok" else None)
-
-
-async def start_key_pool(app_state: Any, **options: Any) -> KeyPool:
-    """Build the process's pool from the app's state, start it, and put it on
-    ``app_state.key_pool``. Close it with ``await app_state.key_pool.close()``."""
-    infra: Infra = app_state.infra
-    pool = KeyPool(
-        sessionmaker=app_state.sessionmaker,
-        box=SecretBox(app_state.secret_key),
-        state=infra.state,
-        events=infra.events,
-        guarded_http=app_state.http_guarded,
-        **options,
-    )
-    await pool.start()
-    app_state.key_pool = pool
-    return pool

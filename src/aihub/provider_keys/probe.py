@@ -16,17 +16,17 @@ Every ``interval_s`` (default 60 s) one round:
   provider, or the global keys of one) that has keys but none usable, so a pool
   never shrinks to zero silently.
 
-``start_probe(app_state)`` runs it as a task owned by the lifespan;
-``probe_once(app_state)`` runs one round (tests, an admin action).
+``KeyProbe`` runs it as a task of its own (started and closed by the
+lifespan); ``probe_round`` runs one round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import structlog
@@ -145,50 +145,48 @@ async def _probe(
     return Health()
 
 
-async def _loop(
-    app_state: Any, check: KeyCheck, interval_s: float, invalid_every_s: float
-) -> None:
-    while not cancel_requested():
-        await asyncio.sleep(interval_s)
-        pool: KeyPool = app_state.key_pool
-        try:
-            await probe_round(
-                pool,
-                state=app_state.infra.state,
-                check=check,
-                invalid_every_s=invalid_every_s,
-            )
-        except Exception:  # the probe must outlive any one bad round: logged
-            log.exception("key_probe_round_failed")
+class KeyProbe:
+    """The probe's loop, owned by whoever starts it (``close()`` ends it)."""
 
+    def __init__(
+        self,
+        pool: KeyPool,
+        *,
+        state: KeyValueStore,
+        check: KeyCheck,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        invalid_every_s: float = DEFAULT_INVALID_EVERY_S,
+    ) -> None:
+        self._pool = pool
+        self._state = state
+        self._check = check
+        self._interval_s = interval_s
+        self._invalid_every_s = invalid_every_s
+        self._task: asyncio.Task[None] | None = None
 
-def start_probe(
-    app_state: Any,
-    *,
-    check: KeyCheck | None = None,
-    interval_s: float = DEFAULT_INTERVAL_S,
-    invalid_every_s: float = DEFAULT_INVALID_EVERY_S,
-) -> asyncio.Task[None]:
-    """The probe as a task; the lifespan cancels it on shutdown."""
-    check = check or default_check(_http(app_state))
-    loop = _loop(app_state, check, interval_s, invalid_every_s)
-    return asyncio.create_task(loop, name="provider-key-probe")
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="provider-key-probe")
 
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-async def probe_once(app_state: Any, *, check: KeyCheck | None = None) -> ProbeReport:
-    return await probe_round(
-        app_state.key_pool,
-        state=app_state.infra.state,
-        check=check or default_check(_http(app_state)),
-        invalid_every_s=DEFAULT_INVALID_EVERY_S,
-    )
-
-
-def _http(app_state: Any) -> aiohttp.ClientSession:
-    http: aiohttp.ClientSession | None = getattr(app_state, "http", None)
-    if http is None:
-        raise RuntimeError("the probe needs the app's HTTP session on app.state.http")
-    return http
+    async def _loop(self) -> None:
+        while not cancel_requested():
+            await asyncio.sleep(self._interval_s)
+            try:
+                await probe_round(
+                    self._pool,
+                    state=self._state,
+                    check=self._check,
+                    invalid_every_s=self._invalid_every_s,
+                )
+            except Exception:  # the probe must outlive any one bad round: logged
+                log.exception("key_probe_round_failed")
 
 
 def default_check(http: aiohttp.ClientSession) -> KeyCheck:

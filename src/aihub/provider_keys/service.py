@@ -59,6 +59,13 @@ async def list_global_keys(
     return await repository.list_global_keys(session, skip=skip, limit=limit)
 
 
+async def list_usable_keys(
+    session: AsyncSession, *, user_id: int
+) -> Sequence[ProviderKey]:
+    """The keys the user may call with: their own and the global ones."""
+    return await repository.list_usable_keys(session, user_id=user_id)
+
+
 async def get_key(session: AsyncSession, *, user: User, key_id: int) -> ProviderKey:
     key = await repository.get_key(session, user_id=user.id, key_id=key_id)
     if key is None:

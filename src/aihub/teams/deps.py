@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from aihub.infra import Infra
+from aihub.runtime import RuntimeDep
 
 
-def _infra(conn: HTTPConnection) -> Infra:
-    infra: Infra = conn.app.state.infra
-    return infra
+def _infra(runtime: RuntimeDep) -> Infra:
+    return runtime.infra
 
 
 AppInfra = Annotated[Infra, Depends(_infra)]

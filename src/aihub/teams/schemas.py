@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from aihub.categories.schemas import Label, Text
 from aihub.core.ids import Id
-from aihub.gateway.keys_schemas import Budget, Models, Rpm, Tpm
+from aihub.gateway.keys.schemas import Budget, Models, Rpm, Tpm
 
 TeamRole = Literal["owner", "member"]
 MemberSource = Literal["manual", "sso"]

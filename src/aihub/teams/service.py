@@ -69,7 +69,7 @@ from aihub.users.models import User
 log = structlog.get_logger(__name__)
 
 KEYS_CHANGED_CHANNEL = "gateway_keys.changed"
-"""The gateway key caches' channel (gateway.keys_service.CHANGED_CHANNEL)."""
+"""The gateway key caches' channel (gateway.keys.service.CHANGED_CHANNEL)."""
 INVITE_PATH = "/invitations/"
 _CLEARABLE = frozenset({"description", "rpm", "tpm", "budget_usd"})
 _LISTS = frozenset({"models", "sso_groups", "sso_owner_groups"})

@@ -10,7 +10,10 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    ScalarSelect,
     Select,
+    Table,
+    bindparam,
     delete,
     func,
     select,
@@ -80,7 +83,7 @@ async def list_threads(
 
 
 async def get_thread(
-    session: AsyncSession, *, user_id: int, thread_id: int
+    session: AsyncSession, *, user_id: int, thread_id: int, source: str | None = None
 ) -> Thread | None:
     stmt = (
         select(Thread)
@@ -88,6 +91,8 @@ async def get_thread(
         .options(selectinload(Thread.category))
         .execution_options(populate_existing=True)
     )
+    if source is not None:
+        stmt = stmt.where(Thread.source == source)
     return await session.scalar(stmt)
 
 
@@ -114,13 +119,82 @@ async def delete_thread(session: AsyncSession, *, thread: Thread) -> None:
 
 
 async def delete_threads(
-    session: AsyncSession, *, user_id: int, thread_ids: Sequence[int]
+    session: AsyncSession,
+    *,
+    user_id: int,
+    thread_ids: Sequence[int],
+    source: str | None = None,
 ) -> int:
+    """Messages go with them (ON DELETE CASCADE)."""
+    if not thread_ids:
+        return 0
     stmt = delete(Thread).where(
         Thread.user_id == user_id, Thread.id.in_(set(thread_ids))
     )
+    if source is not None:
+        stmt = stmt.where(Thread.source == source)
     result = cast("CursorResult[Any]", await session.execute(stmt))
     return int(result.rowcount or 0)
+
+
+def _user_message_count() -> ScalarSelect[int]:
+    return (
+        select(func.count(Message.id))
+        .where(Message.thread_id == Thread.id, Message.role == "user")
+        .correlate(Thread)
+        .scalar_subquery()
+    )
+
+
+async def list_threads_with_user_counts(
+    session: AsyncSession, *, user_id: int, source: str, skip: int, limit: int
+) -> Sequence[tuple[Thread, int]]:
+    """The source's threads with their user message counts, most recently
+    active first."""
+    stmt = (
+        select(Thread, _user_message_count())
+        .where(Thread.user_id == user_id, Thread.source == source)
+        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+        .offset(skip)
+        .limit(limit)
+    )
+    rows = await session.execute(stmt)
+    return [(thread, int(count or 0)) for thread, count in rows.all()]
+
+
+async def list_matching_thread_ids(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    source: str,
+    created_before: datetime | None,
+    message_count_below: int | None,
+    user_message_count_below: int | None,
+) -> set[int]:
+    """Ids of the source's threads matching every condition given."""
+    conditions: list[Any] = [Thread.user_id == user_id, Thread.source == source]
+    if created_before is not None:
+        conditions.append(Thread.created_at < created_before)
+    if message_count_below is not None:
+        conditions.append(Thread.message_count < message_count_below)
+    if user_message_count_below is not None:
+        conditions.append(_user_message_count() < user_message_count_below)
+    rows = await session.scalars(select(Thread.id).where(*conditions))
+    return set(rows.all())
+
+
+async def list_thread_ids_beyond(
+    session: AsyncSession, *, user_id: int, source: str, keep: int
+) -> set[int]:
+    """Ids of the source's threads after the ``keep`` newest (by creation)."""
+    stmt = (
+        select(Thread.id)
+        .where(Thread.user_id == user_id, Thread.source == source)
+        .order_by(Thread.created_at.desc(), Thread.id.desc())
+        .offset(keep)
+    )
+    rows = await session.scalars(stmt)
+    return set(rows.all())
 
 
 async def archive_threads(
@@ -140,6 +214,16 @@ async def get_message(
 ) -> Message | None:
     stmt = select(Message).where(
         Message.id == message_id, Message.thread_id == thread_id
+    )
+    return await session.scalar(stmt)
+
+
+async def get_latest_answer(session: AsyncSession, *, thread_id: int) -> Message | None:
+    stmt = (
+        select(Message)
+        .where(Message.thread_id == thread_id, Message.role == "assistant")
+        .order_by(Message.id.desc())
+        .limit(1)
     )
     return await session.scalar(stmt)
 
@@ -297,3 +381,69 @@ async def get_newest_leaf_id(
     walk = walk.union_all(select(child.id).join(step, child.id == newest_child))
     leaf = await session.scalar(select(func.max(walk.c.id)))
     return int(leaf) if leaf is not None else message_id
+
+
+# -- answers written while they stream (no user filter: the caller owns the id) --
+
+_MESSAGES = cast(Table, Message.__table__)
+# Core executemany: one statement for every answer that grew since the last write.
+_WRITE_TEXT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("b_id"), _MESSAGES.c.status == "streaming")
+    .values(content=bindparam("b_text"), updated_at=bindparam("b_at"))
+)
+
+
+async def update_streaming_texts(
+    session: AsyncSession, *, texts: dict[int, str], at: datetime
+) -> None:
+    """Each message's text, where it is still ``streaming``."""
+    rows = [{"b_id": mid, "b_text": text, "b_at": at} for mid, text in texts.items()]
+    await session.execute(_WRITE_TEXT, rows)
+
+
+async def update_message(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    values: dict[str, Any],
+    only_streaming: bool = False,
+) -> bool:
+    """True when the row was updated (with ``only_streaming``: it was still
+    ``streaming``, so this update is the one that ended it)."""
+    stmt = update(Message).where(Message.id == message_id)
+    if only_streaming:
+        stmt = stmt.where(Message.status == "streaming")
+    result = cast("CursorResult[Any]", await session.execute(stmt.values(**values)))
+    return int(result.rowcount or 0) == 1
+
+
+async def touch_thread(session: AsyncSession, *, thread_id: int, at: datetime) -> None:
+    await session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(last_message_at=at, updated_at=at)
+    )
+
+
+async def list_streaming_message_ids(
+    session: AsyncSession, *, unchanged_since: datetime | None = None
+) -> Sequence[int]:
+    stmt = select(Message.id).where(Message.status == "streaming")
+    if unchanged_since is not None:
+        stmt = stmt.where(Message.updated_at < unchanged_since)
+    return (await session.scalars(stmt)).all()
+
+
+async def get_message_with_owner(
+    session: AsyncSession, *, message_id: int
+) -> tuple[Message, int] | None:
+    """A message and the id of its thread's owner."""
+    row = (
+        await session.execute(
+            select(Message, Thread.user_id)
+            .join(Thread, Thread.id == Message.thread_id)
+            .where(Message.id == message_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], int(row[1]))

@@ -4,12 +4,21 @@ A conversation is a tree (Message.parent_id); Thread.active_message_id is the
 leaf of the branch the user sees. add_message() is the one way a message enters
 a thread: it keeps message_count (all branches), last_message_at and the active
 leaf right, and leaves the commit to its caller, so the chat core can reuse it.
+
+This module is the only writer of the threads and messages tables: every door
+that keeps a conversation (the hub's chat and its runs, seed 004's chats, the
+gateway's stored calls and responses, voice turns) calls the functions below.
+Those named ``add_*``, ``set_*``, ``end_*``, ``write_*``, ``claim_*`` and
+``discard_*`` flush at most: the caller's use case commits (an answer's end and
+its usage row go in one transaction). ``find_*`` return None for a row that is
+not there (or not the user's); ``get_*`` raise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -264,3 +273,227 @@ async def _check_category(
 ) -> None:
     """Raise CategoryNotFoundError (404) unless the category is the caller's."""
     await categories_service.get_category(session, user=user, category_id=category_id)
+
+
+# -- for the doors that keep conversations (no commit: see the module docstring) --
+
+
+async def find_thread(
+    session: AsyncSession, *, user_id: int, thread_id: int, source: str | None = None
+) -> Thread | None:
+    """The user's thread (of that source, when given), else None."""
+    return await repository.get_thread(
+        session, user_id=user_id, thread_id=thread_id, source=source
+    )
+
+
+async def find_message(
+    session: AsyncSession, *, thread_id: int, message_id: int
+) -> Message | None:
+    """A message of the thread (whose owner the caller checked), else None."""
+    return await repository.get_message(
+        session, thread_id=thread_id, message_id=message_id
+    )
+
+
+async def find_latest_answer(
+    session: AsyncSession, *, thread_id: int
+) -> Message | None:
+    """The thread's newest assistant message, else None."""
+    return await repository.get_latest_answer(session, thread_id=thread_id)
+
+
+async def list_branch(
+    session: AsyncSession, *, thread_id: int, leaf_id: int
+) -> Sequence[Message]:
+    """The leaf and its ancestors within the thread, root first."""
+    return await repository.list_branch(session, thread_id=thread_id, leaf_id=leaf_id)
+
+
+async def add_thread(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    title: str,
+    source: str,
+    provider: str | None = None,
+    model: str | None = None,
+    system_prompt: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> Thread:
+    """A new thread of a door (``source``), flushed so it has its id."""
+    thread = repository.add_thread(
+        session,
+        user_id=user_id,
+        title=title,
+        source=source,
+        provider=provider,
+        model=model,
+        system_prompt=system_prompt,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        last_message_at=utcnow(),
+    )
+    await session.flush()
+    return thread
+
+
+def set_thread_model(thread: Thread, *, provider: str, model: str) -> None:
+    """The provider and model that answer the thread by default."""
+    thread.provider, thread.model = provider, model
+
+
+def set_system_prompt(thread: Thread, text: str) -> None:
+    thread.system_prompt = text
+
+
+def set_title(thread: Thread, title: str) -> None:
+    thread.title = title
+
+
+def set_message_meta(
+    message: Message, *, meta_data: dict[str, Any], tokens: int | None = None
+) -> None:
+    """Replace a message's meta data (and its token count, when given)."""
+    message.meta_data = meta_data
+    if tokens is not None:
+        message.tokens = tokens
+
+
+async def discard_threads(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    thread_ids: Sequence[int],
+    source: str | None = None,
+) -> int:
+    """Delete the user's threads among ``thread_ids`` (of that source, when
+    given); how many went. Their messages go with them."""
+    return await repository.delete_threads(
+        session, user_id=user_id, thread_ids=thread_ids, source=source
+    )
+
+
+async def list_threads_with_user_counts(
+    session: AsyncSession, *, user_id: int, source: str, skip: int, limit: int
+) -> Sequence[tuple[Thread, int]]:
+    """A door's threads with their user message counts, most recent first."""
+    return await repository.list_threads_with_user_counts(
+        session, user_id=user_id, source=source, skip=skip, limit=limit
+    )
+
+
+async def find_thread_ids(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    source: str,
+    created_before: datetime | None = None,
+    message_count_below: int | None = None,
+    user_message_count_below: int | None = None,
+    beyond_newest: int | None = None,
+) -> set[int]:
+    """Ids of a door's threads matching every filter given, plus those after
+    the ``beyond_newest`` newest (by creation). No filter: nothing."""
+    found: set[int] = set()
+    filters = (created_before, message_count_below, user_message_count_below)
+    if any(value is not None for value in filters):
+        found |= await repository.list_matching_thread_ids(
+            session,
+            user_id=user_id,
+            source=source,
+            created_before=created_before,
+            message_count_below=message_count_below,
+            user_message_count_below=user_message_count_below,
+        )
+    if beyond_newest is not None:
+        found |= await repository.list_thread_ids_beyond(
+            session, user_id=user_id, source=source, keep=beyond_newest
+        )
+    return found
+
+
+# -- answers that stream ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEnd:
+    """How an answer ended, as its message stores it."""
+
+    content: str
+    status: str
+    meta_data: dict[str, Any]
+    tokens: int | None = None
+    model: str | None = None
+    """Written when given (else the message keeps its own); so is provider."""
+    provider: str | None = None
+    keep_tokens: bool = False
+    """Leave the stored token count as it is (``tokens`` is then ignored)."""
+
+
+async def end_answer(
+    session: AsyncSession,
+    *,
+    thread_id: int,
+    message_id: int,
+    end: AnswerEnd,
+    only_streaming: bool = False,
+    touch_thread: bool = True,
+) -> bool:
+    """Store an answer's end; True when its row was written. With
+    ``only_streaming`` only while it is still ``streaming`` (False: another
+    writer, the orphan sweep, ended it first and nothing was written).
+    ``touch_thread`` moves the thread's last activity to now."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "content": end.content,
+        "status": end.status,
+        "meta_data": end.meta_data,
+        "updated_at": now,
+    }
+    if not end.keep_tokens:
+        values["tokens"] = end.tokens
+    if end.model is not None:
+        values["model"] = end.model
+    if end.provider is not None:
+        values["provider"] = end.provider
+    written = await repository.update_message(
+        session, message_id=message_id, values=values, only_streaming=only_streaming
+    )
+    if written and touch_thread:
+        await repository.touch_thread(session, thread_id=thread_id, at=now)
+    return written
+
+
+async def write_streaming_texts(session: AsyncSession, texts: dict[int, str]) -> None:
+    """The text so far of answers still ``streaming`` (one statement for all;
+    an answer that ended meanwhile keeps its final text)."""
+    if texts:
+        await repository.update_streaming_texts(session, texts=texts, at=utcnow())
+
+
+async def list_streaming_answer_ids(
+    session: AsyncSession, *, unchanged_since: datetime | None = None
+) -> Sequence[int]:
+    """Answers still ``streaming`` (and not written since ``unchanged_since``)."""
+    return await repository.list_streaming_message_ids(
+        session, unchanged_since=unchanged_since
+    )
+
+
+async def claim_orphan(
+    session: AsyncSession, *, message_id: int
+) -> tuple[Message, int] | None:
+    """Mark a ``streaming`` answer ``interrupted``; the message and its
+    thread's owner, or None when it was no longer streaming (someone else
+    ended it: two sweepers at once claim it once)."""
+    claimed = await repository.update_message(
+        session,
+        message_id=message_id,
+        values={"status": "interrupted"},
+        only_streaming=True,
+    )
+    if not claimed:
+        return None
+    return await repository.get_message_with_owner(session, message_id=message_id)

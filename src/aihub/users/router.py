@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from aihub.audit.deps import Audit
 from aihub.auth.deps import CurrentUser, OptionalUser
 from aihub.core.deps import AppSettings, DbSession
-from aihub.gateway.keys_runtime import forget_user
+from aihub.runtime import RuntimeDep
 from aihub.users import service
 from aihub.users.models import User
 from aihub.users.schemas import UserCreate, UserRead, UserUpdate
@@ -75,9 +75,9 @@ async def update_me(
     description="409 conflict for the last active administrator.",
 )
 async def delete_me(
-    user: CurrentUser, session: DbSession, request: Request, audit: Audit
+    user: CurrentUser, session: DbSession, runtime: RuntimeDep, audit: Audit
 ) -> Response:
-    user_id = user.id
-    await service.delete_me(session, user=user, audit=audit)
-    await forget_user(request.app.state, user_id=user_id)
+    await service.delete_me(
+        session, user=user, events=runtime.infra.events, audit=audit
+    )
     return Response(status_code=204)

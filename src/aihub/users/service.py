@@ -1,4 +1,9 @@
-"""Accounts: registration, profile, deletion, and the bootstrap admin."""
+"""Accounts: registration, profile, deletion, and the bootstrap admin.
+
+A change that may end what a user's credentials allow (an administrator's
+change of role or activity, the account's deletion) is announced on the event
+bus (``USER_CHANGED_CHANNEL``, ``{"user_id"}``), so every process drops what
+it cached about the user (the gateway's key cache, for one)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from aihub.audit import service as audit_service
 from aihub.audit.service import AuditContext
 from aihub.core.security import hash_password, verify_password
 from aihub.core.settings import Settings
+from aihub.infra.errors import BackendUnavailableError
+from aihub.infra.events import EventBus
 from aihub.users import repository
 from aihub.users.errors import (
     AccountTakenError,
@@ -28,6 +35,8 @@ from aihub.users.models import ROLE_ADMIN, ROLE_USER, User
 from aihub.users.schemas import UserAdminUpdate, UserCreate, UserUpdate
 
 log = structlog.get_logger(__name__)
+
+USER_CHANGED_CHANNEL = "users.changed"
 
 
 async def bootstrap_admin(
@@ -313,7 +322,11 @@ async def update_me(
 
 
 async def delete_me(
-    session: AsyncSession, *, user: User, audit: AuditContext | None = None
+    session: AsyncSession,
+    *,
+    user: User,
+    events: EventBus,
+    audit: AuditContext | None = None,
 ) -> None:
     """Deletes the account; every user-owned table cascades on users.id."""
     was_admin = user.is_admin and user.is_active
@@ -333,6 +346,16 @@ async def delete_me(
     )
     await session.commit()
     log.info("user_deleted", user_id=user.id)
+    await announce_changed(events, user_id=user.id)
+
+
+async def announce_changed(events: EventBus, *, user_id: int) -> None:
+    """Tell every process the user changed. The change is committed whatever
+    happens here; caches expire on their own."""
+    try:
+        await events.publish(USER_CHANGED_CHANNEL, {"user_id": user_id})
+    except BackendUnavailableError:
+        log.warning("user_change_not_announced", user_id=user_id)
 
 
 async def _ensure_other_admin(session: AsyncSession, *, user_id: int) -> None:
@@ -362,6 +385,11 @@ async def list_users(
     return list(users), total
 
 
+async def find_user(session: AsyncSession, *, user_id: int) -> User | None:
+    """The user with that id, else None (a token of a deleted account)."""
+    return await repository.get_user(session, user_id=user_id)
+
+
 async def get_user(session: AsyncSession, *, user_id: int) -> User:
     user = await repository.get_user(session, user_id=user_id)
     if user is None:
@@ -375,10 +403,12 @@ async def admin_update_user(
     admin: User,
     user_id: int,
     data: UserAdminUpdate,
+    events: EventBus,
     audit: AuditContext | None = None,
 ) -> User:
-    """Role and activity; deactivation ends the user's tokens at once, and no
-    change may leave the hub without an active administrator."""
+    """Role and activity; deactivation ends the user's tokens (and gateway
+    keys) at once, and no change may leave the hub without an active
+    administrator."""
     user = await get_user(session, user_id=user_id)
     loses_admin = (
         user.is_admin
@@ -411,4 +441,5 @@ async def admin_update_user(
         role=user.role,
         is_active=user.is_active,
     )
+    await announce_changed(events, user_id=user.id)
     return user

@@ -588,7 +588,7 @@ async def serve_socket(
                 session, ws, token=token, session_id=session_id
             )
             opened = await service.open_session(
-                session, user_id=user_id, session_id=sid, app_state=rt.app_state
+                session, user_id=user_id, session_id=sid, gateway=rt.gateway
             )
         row = opened.row
         if row.thread_id is None:  # its thread was deleted

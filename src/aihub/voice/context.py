@@ -118,7 +118,7 @@ class SessionContext:
     async def check_key(self) -> None:
         """The gateway key still allows the session's model and has budget left
         (before a turn spends anything)."""
-        await keys.check_session(self.rt.app_state, self.caller, self.target)
+        await keys.check_session(self.rt.gateway, self.caller, self.target)
 
     async def check_turn_rate(self, text: str) -> None:
         """The turn limit, and the gateway key's (models, budget, tpm, rpm)."""
@@ -131,7 +131,7 @@ class SessionContext:
         )
         if self.gateway_key is not None:
             await keys.check_turn(
-                self.rt.app_state,
+                self.rt.gateway,
                 self.caller,
                 self.target,
                 self.estimated_tokens(text),
@@ -147,7 +147,7 @@ class SessionContext:
     async def charge_key(self, *, tokens: int, cost: float) -> None:
         """Add a turn's tokens and cost to its gateway key (no-op without one)."""
         if self.gateway_key is not None:
-            await keys.charge(self.rt.app_state, self.caller, tokens=tokens, cost=cost)
+            await keys.charge(self.rt.gateway, self.caller, tokens=tokens, cost=cost)
 
     def save_user_message(self, text: str, meta: dict[str, Any]) -> asyncio.Future[int]:
         return self.writer.submit(

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from aihub.core.deps import DbSession
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
+from aihub.runtime import RuntimeDep
 from aihub.users import service as users_service
 from aihub.users.models import User
 from aihub.voice.runtime import VoiceRuntime
@@ -28,10 +28,9 @@ async def _principal(caller: GatewayCaller, session: DbSession) -> VoicePrincipa
     return VoicePrincipal(caller, user)
 
 
-def _runtime(conn: HTTPConnection) -> VoiceRuntime:
-    runtime: VoiceRuntime = conn.app.state.voice
-    return runtime
+def _voice(runtime: RuntimeDep) -> VoiceRuntime:
+    return runtime.voice
 
 
 VoiceCaller = Annotated[VoicePrincipal, Depends(_principal)]
-Voice = Annotated[VoiceRuntime, Depends(_runtime)]
+Voice = Annotated[VoiceRuntime, Depends(_voice)]

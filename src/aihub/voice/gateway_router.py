@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import Request
 from starlette.responses import Response
 
 from aihub.gateway.deps import GatewayCaller
@@ -40,7 +39,6 @@ class OpenAISpeechRequest(BaseModel):
     summary="Speech to text (OpenAI-compatible)",
 )
 async def create_transcription(
-    request: Request,
     caller: GatewayCaller,
     voice: Voice,
     file: Annotated[UploadFile, File()],
@@ -61,7 +59,6 @@ async def create_transcription(
         fields["temperature"] = str(temperature)
     reply, headers = await speech_api.transcribe(
         voice,
-        request.app.state,
         caller,
         file=data,
         filename=file.filename or "audio",
@@ -76,11 +73,9 @@ async def create_transcription(
 
 @router.post("/speech", responses=_ERRORS, summary="Text to speech (OpenAI-compatible)")
 async def create_speech(
-    body: OpenAISpeechRequest, request: Request, caller: GatewayCaller, voice: Voice
+    body: OpenAISpeechRequest, caller: GatewayCaller, voice: Voice
 ) -> StreamingResponse:
-    reply = await speech_api.speak(
-        voice, request.app.state, caller, body.model_dump(exclude_none=True)
-    )
+    reply = await speech_api.speak(voice, caller, body.model_dump(exclude_none=True))
     return StreamingResponse(
         reply.body, media_type=reply.media_type, headers=reply.headers
     )

@@ -1,9 +1,9 @@
-"""The process's voice machinery, on ``app.state.voice`` (built in the lifespan):
-the speech adapters, the phrase cache, and the WebSockets open here.
+"""The process's voice machinery (the runtime's ``voice``, built in the
+lifespan): the speech adapters, the phrase cache, and the WebSockets open here.
 
-    app.state.voice = await start_voice(app.state)
+    voice = await start_voice(settings, ...)
     ...
-    await app.state.voice.close()       # ends every open session socket
+    await voice.close()       # ends every open session socket
 
 A session has one live socket at a time, whichever process holds it: a new
 connection announces itself on the event bus (TAKEOVER_CHANNEL) and the older
@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     import aiohttp
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from aihub.chat.llm import LlmClient
+    from aihub.calls.client import LlmClient
+    from aihub.gateway.keys.runtime import GatewayRuntime
     from aihub.infra import Infra
     from aihub.provider_keys.pool import KeyPool
 
@@ -82,13 +83,13 @@ class VoiceRuntime:
     llm: LlmClient
     http: aiohttp.ClientSession
     secret_key: str
+    gateway: GatewayRuntime
+    """Gateway keys' limits and spend (a session made with a key)."""
     timeouts: Timeouts
     stt: dict[str, SttAdapter] = field(default_factory=dict)
     tts: dict[str, TtsAdapter] = field(default_factory=dict)
     sockets: dict[str, LiveSocket] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    app_state: Any = None
-    """The app's state: the gateway's limits and spend ledger hang off it."""
     _listeners: list[Listener] = field(default_factory=list)
 
     def engines(self) -> dict[str, dict[str, bool]]:
@@ -178,17 +179,26 @@ def new_conn_id() -> str:
     return secrets.token_hex(8)
 
 
-async def start_voice(app_state: Any) -> VoiceRuntime:
-    settings: Settings = app_state.settings
+async def start_voice(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    infra: Infra,
+    pool: KeyPool,
+    llm: LlmClient,
+    http: aiohttp.ClientSession,
+    secret_key: str,
+    gateway: GatewayRuntime,
+) -> VoiceRuntime:
     runtime = VoiceRuntime(
         settings=settings,
-        sessionmaker=app_state.sessionmaker,
-        infra=app_state.infra,
-        pool=app_state.key_pool,
-        llm=app_state.llm,
-        http=app_state.http,
-        secret_key=app_state.secret_key,
-        app_state=app_state,
+        sessionmaker=sessionmaker,
+        infra=infra,
+        pool=pool,
+        llm=llm,
+        http=http,
+        secret_key=secret_key,
+        gateway=gateway,
         timeouts=Timeouts(
             connect_s=settings.upstream_connect_timeout_s,
             idle_s=min(settings.upstream_idle_timeout_s, 60.0),

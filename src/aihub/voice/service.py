@@ -25,8 +25,8 @@ from aihub.core.db import utcnow
 from aihub.core.pagination import PageParams
 from aihub.core.security import sign_token, verify_signed_token
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, Caller, KeyPolicy
-from aihub.gateway.keys_runtime import runtime_of
-from aihub.threads import repository as threads_repository
+from aihub.gateway.keys.runtime import GatewayRuntime
+from aihub.runtime import runtime_of
 from aihub.threads import service as threads_service
 from aihub.users import service as users_service
 from aihub.users.models import User
@@ -136,7 +136,7 @@ async def create_session(
         session, user=user, provider=data.provider, model=data.model
     )
     await keys.check_session(
-        rt.app_state, Caller(user_id=user.id, key=gateway_key), target
+        rt.gateway, Caller(user_id=user.id, key=gateway_key), target
     )
     stt = await engines.resolve_stt(
         rt, user_id=user.id, language=data.language, config=data.stt
@@ -152,7 +152,7 @@ async def create_session(
         tts=tts,
         gateway_rpm=gateway_rpm,
     )
-    thread = threads_repository.add_thread(
+    thread = await threads_service.add_thread(
         session,
         user_id=user.id,
         title=data.title or "Voice session",
@@ -162,9 +162,7 @@ async def create_session(
         system_prompt=data.system_prompt,
         temperature=data.temperature,
         max_tokens=data.max_tokens,
-        last_message_at=utcnow(),
     )
-    await session.flush()
     if data.system_prompt:
         await threads_service.add_message(
             session, thread=thread, role="system", content=data.system_prompt
@@ -237,7 +235,7 @@ async def open_session(
     *,
     user_id: int,
     session_id: str,
-    app_state: Any = None,
+    gateway: GatewayRuntime | None = None,
 ) -> OpenedSession:
     """The caller's live session for a socket (404, 410 otherwise), marked active
     (an ended session never is), with its gateway key's current policy."""
@@ -254,9 +252,9 @@ async def open_session(
         await session.rollback()
         raise VoiceSessionExpiredError()
     key = None
-    if row.gateway_key_id is not None and app_state is not None:
+    if row.gateway_key_id is not None and gateway is not None:
         key = await keys.load_policy(
-            session, app_state, user_id=user_id, key_id=row.gateway_key_id
+            session, gateway, user_id=user_id, key_id=row.gateway_key_id
         )
     await session.commit()
     config = row.config
@@ -282,16 +280,16 @@ async def socket_caller(
 ) -> tuple[str, int]:
     """(session id, user id) of a socket: its signed token, or a session id
     with the caller's own credentials (JWT or gateway key) in the headers."""
+    runtime = runtime_of(conn)
     if token:
-        return claims_of(conn.app.state.voice, token)
+        return claims_of(runtime.voice, token)
     credential = _bearer(conn)
     if not session_id or credential is None:
         raise VoiceTokenInvalidError("Give ?token=, or ?session_id= and credentials")
     if credential.startswith(GATEWAY_KEY_PREFIX):
-        gateway = await runtime_of(conn.app.state)
-        caller = await gateway.authenticate(credential)
+        caller = await runtime.gateway.authenticate(credential)
         return session_id, caller.user_id
-    user = await get_current_user(session, conn.app.state.secret_key, credential)
+    user = await get_current_user(session, runtime.secret_key, credential)
     return session_id, user.id
 
 

@@ -123,12 +123,11 @@ async def _record(
         row = add_record(session, record)
         row.cost = cost
         await session.commit()
-    await record_usage(rt.app_state, caller, 0, cost)
+    await record_usage(rt.gateway, caller, 0, cost)
 
 
 async def transcribe(
     rt: VoiceRuntime,
-    app_state: Any,
     caller: Caller,
     *,
     file: bytes,
@@ -143,7 +142,7 @@ async def transcribe(
     if len(file) > MAX_AUDIO_BYTES:
         raise PayloadTooLargeError("file is larger than 25 MB")
     engine = stt_engine(model)
-    headers = await check_request(app_state, caller, model, 0)
+    headers = await check_request(rt.gateway, caller, model, 0)
     call = SpeechCall(engine.provider, engine.model, seconds=_wav_seconds(file))
     started = time.monotonic()
     response_format = fields.get("response_format", "json")
@@ -237,13 +236,11 @@ class SpeechReply:
     headers: dict[str, str]
 
 
-async def speak(
-    rt: VoiceRuntime, app_state: Any, caller: Caller, body: dict[str, Any]
-) -> SpeechReply:
+async def speak(rt: VoiceRuntime, caller: Caller, body: dict[str, Any]) -> SpeechReply:
     model, text = str(body["model"]), str(body["input"])
     engine = tts_engine(model)
     response_format = str(body.get("response_format") or "mp3")
-    headers = await check_request(app_state, caller, model, 0)
+    headers = await check_request(rt.gateway, caller, model, 0)
     call = SpeechCall(engine.provider, engine.model)
     await call.add_text(text)
     options = TtsOptions(

@@ -4221,7 +4221,7 @@ export interface components {
          * CompletionRequest
          * @description POST /api/chat/completions: OpenAI's request, plus chatId/parentId.
          */
-        aihub__proxy__schemas__CompletionRequest: {
+        aihub__chat_proxy__schemas__CompletionRequest: {
             /** Model */
             model?: string | null;
             /** Chatid */
@@ -7637,7 +7637,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["aihub__proxy__schemas__CompletionRequest"];
+                "application/json": components["schemas"]["aihub__chat_proxy__schemas__CompletionRequest"];
             };
         };
         responses: {

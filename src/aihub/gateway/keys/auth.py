@@ -7,9 +7,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from aihub.gateway.caller import Caller
-from aihub.gateway.keys_runtime import runtime_of
+from aihub.runtime import runtime_of
 
 
 async def caller_for_key(request: Request, token: str) -> Caller:
-    runtime = await runtime_of(request.app.state)
-    return await runtime.authenticate(token)
+    return await runtime_of(request).gateway.authenticate(token)

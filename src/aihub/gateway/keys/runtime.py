@@ -1,32 +1,32 @@
-"""The gateway keys' per-process machinery: the key cache, its invalidation
-listener and the spend ledger with its flusher.
+"""The gateway keys' per-process machinery (the runtime's ``gateway``): the key
+cache, the listeners that drop cached keys when a key, its owner or its team
+changes in any process, the spend ledger with its flusher, and team budgets.
 
-    await start_gateway(app.state)   # lifespan, after build_infra
-    await stop_gateway(app.state)    # lifespan, before infra.close()
-
-``runtime_of(app_state)`` starts it lazily when the lifespan did not.
+    gateway = GatewayRuntime(sessionmaker=..., infra=...)
+    await gateway.start()    # lifespan, after the infra
+    await gateway.close()    # lifespan, before the infra: writes pending spend
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.security import hash_api_key
-from aihub.gateway import keys_service
-from aihub.gateway.caller import Caller
-from aihub.gateway.keycache import GatewayKeyCache, KeyEntry
-from aihub.gateway.keys_errors import InvalidGatewayKeyError
-from aihub.gateway.keys_schemas import GatewayKeyRead
+from aihub.gateway.caller import Caller, KeyPolicy
+from aihub.gateway.keys import service as keys_service
+from aihub.gateway.keys.cache import GatewayKeyCache, KeyEntry
+from aihub.gateway.keys.errors import InvalidGatewayKeyError
+from aihub.gateway.keys.schemas import GatewayKeyRead
 from aihub.gateway.models import GatewayKey
 from aihub.gateway.spend import SpendLedger
 from aihub.gateway.team_budget import TeamBudgets
 from aihub.infra import Infra
 from aihub.infra.events import Listener, Message
+from aihub.users import service as users_service
+from aihub.users.service import USER_CHANGED_CHANNEL
 
 CHANGED_CHANNEL = keys_service.CHANGED_CHANNEL
 MAX_TOKEN_CHARS = 256
@@ -59,32 +59,23 @@ class GatewayRuntime:
             flush_interval_s=flush_interval_s,
         )
         self.teams = TeamBudgets(redis=infra.redis, wait_s=team_wait_s)
-        self.started = False
-        self.closed = False
-        """Stopped for good by the lifespan: not started again lazily."""
-        self._listener: Listener | None = None
-        self._lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
 
     async def start(self) -> None:
         """Listen for changes first: a key is never cached before that."""
-        async with self._lock:
-            if self.started:
-                return
-            self._listener = await self.infra.events.listen(
-                CHANGED_CHANNEL, self._on_changed
-            )
-            self.spend.start()
-            self.started, self.closed = True, False
+        self._listeners = [
+            await self.infra.events.listen(CHANGED_CHANNEL, self._on_changed),
+            await self.infra.events.listen(USER_CHANGED_CHANNEL, self._on_changed),
+        ]
+        self.spend.start()
 
     async def close(self) -> None:
-        async with self._lock:
-            if self._listener is not None:
-                await self._listener.close()
-                self._listener = None
-            self.keys.close()
-            self.keys.clear()
-            await self.spend.close()
-            self.started, self.closed = False, True
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            await listener.close()
+        self.keys.close()
+        self.keys.clear()
+        await self.spend.close()
 
     async def authenticate(self, token: str) -> Caller:
         if len(token) > MAX_TOKEN_CHARS:
@@ -119,6 +110,46 @@ class GatewayRuntime:
             reads.append(read)
         return reads
 
+    async def charge_key(self, key_id: int, cost: float) -> None:
+        """Charge a cost to a key this process may never have loaded (a media
+        job in a worker process): its shared total is seeded from the stored
+        spend first, as loading a key does; the flusher adds it to the row."""
+        async with self._sessionmaker() as session:
+            stored = await keys_service.stored_spend(session, key_id=key_id)
+        if stored is None:  # the key is gone
+            return
+        await self.spend.seed(key_id, stored)
+        await self.spend.add(key_id, cost, seed=stored)
+
+    async def load_policy(
+        self, session: AsyncSession, *, user_id: int, key_id: int
+    ) -> KeyPolicy | None:
+        """A key's policy as it is now (None: revoked, expired, gone, or its
+        team no longer holds its owner), its spend and its team's seeded."""
+        key = await keys_service.find_usable_key(
+            session, user_id=user_id, key_id=key_id
+        )
+        if key is None:
+            return None
+        await self.spend.seed(key.id, key.spend_usd)
+        team = None
+        if key.team_id is not None:  # a team key: its team's limits hold too
+            owner = await users_service.get_user(session, user_id=user_id)
+            loaded = await keys_service.team_of_key(session, key=key, owner=owner)
+            if loaded is None:
+                return None
+            team, team_spend = loaded
+            await self.teams.seed(team.id, team_spend)
+        return KeyPolicy(
+            id=key.id,
+            name=key.name,
+            models=tuple(key.models or ()),
+            rpm=key.rpm,
+            tpm=key.tpm,
+            budget_usd=key.budget_usd,
+            team=team,
+        )
+
     async def _load(self, key_hash: str) -> KeyEntry:
         async with self._sessionmaker() as session:
             entry = await keys_service.load_key_entry(session, key_hash=key_hash)
@@ -136,38 +167,3 @@ class GatewayRuntime:
             self.keys.drop_user(user_id)
         elif message.get("all"):
             self.keys.clear()
-
-
-async def start_gateway(app_state: Any, **options: Any) -> GatewayRuntime:
-    """Build and start the process's runtime on ``app_state.gateway``."""
-    runtime: GatewayRuntime | None = getattr(app_state, "gateway", None)
-    if runtime is None:
-        runtime = GatewayRuntime(
-            sessionmaker=app_state.sessionmaker, infra=app_state.infra, **options
-        )
-        app_state.gateway = runtime
-    await runtime.start()
-    return runtime
-
-
-async def stop_gateway(app_state: Any) -> None:
-    """Stop listening and flushing, writing the spend not yet stored."""
-    runtime: GatewayRuntime | None = getattr(app_state, "gateway", None)
-    if runtime is not None:
-        await runtime.close()
-
-
-async def runtime_of(app_state: Any) -> GatewayRuntime:
-    """The started runtime (started now if the lifespan did not; a stopped one
-    is not started again, so shutdown leaves no task behind)."""
-    runtime: GatewayRuntime | None = getattr(app_state, "gateway", None)
-    if runtime is not None and (runtime.started or runtime.closed):
-        return runtime
-    return await start_gateway(app_state)
-
-
-async def forget_user(app_state: Any, *, user_id: int) -> None:
-    """A user was deactivated, demoted or deleted: every process drops their
-    cached keys at once (the next call reloads, and is refused if inactive)."""
-    runtime = await runtime_of(app_state)
-    await keys_service.announce(runtime.infra, runtime, user_id=user_id)

@@ -13,29 +13,20 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aihub.core.db import utcnow
-from aihub.threads.models import Message as ChatMessage
+from aihub.threads import service as threads_service
 
-if TYPE_CHECKING:  # runs.py imports this module
-    from aihub.chat.runs import RunHub, RunSpec
+if TYPE_CHECKING:  # the hub and the runs import this module
+    from aihub.runs.hub import RunHub
+    from aihub.runs.spec import RunSpec
 
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_EVERY_S = 10.0
-
-_MESSAGES = cast(Table, ChatMessage.__table__)
-# Core executemany: one statement for every answer that grew since the last write.
-_WRITE_TEXT = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("b_id"), _MESSAGES.c.status == "streaming")
-    .values(content=bindparam("b_text"), updated_at=bindparam("b_at"))
-)
 
 
 class TextWriter:
@@ -78,16 +69,12 @@ class TextWriter:
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
-        now = utcnow()
-        rows = [
-            {"b_id": mid, "b_text": text, "b_at": now} for mid, text in batch.items()
-        ]
         try:
             async with self._sessionmaker() as session:
-                await session.execute(_WRITE_TEXT, rows)
+                await threads_service.write_streaming_texts(session, batch)
                 await session.commit()
         except Exception:  # the streams go on; their next growth is written again
-            log.exception("answer_flush_failed", messages=len(rows))
+            log.exception("answer_flush_failed", messages=len(batch))
             for message_id, text in batch.items():
                 self._pending.setdefault(message_id, text)
 

@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from aihub.core.db import utcnow
+from aihub.runtime import runtime_of
 from aihub.threads.models import Thread
+from tests.chat_proxy.helpers import assert_seed_error, chat, tree, user_with_key
 from tests.factories import Account, make_user
 from tests.fakes.upstream import FakeUpstream, Reply
-from tests.proxy.helpers import assert_seed_error, chat, tree, user_with_key
 
 
 async def _create(client: httpx.AsyncClient, user: Account, name: str) -> str:
@@ -37,7 +38,7 @@ async def _chats(client: httpx.AsyncClient, user: Account) -> list[dict[str, Any
 
 
 async def _age(app: FastAPI, chat_id: str, days: int) -> None:
-    async with app.state.sessionmaker() as session:
+    async with runtime_of(app).sessionmaker() as session:
         await session.execute(
             update(Thread)
             .where(Thread.id == int(chat_id))

@@ -27,17 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.chat import service as chat_service
 from aihub.chat.context import system_prompt_of
 from aihub.chat.llm import parse_target
-from aihub.chat.runs import GenerationRun
 from aihub.chat.schemas import DEFAULT_TIMEOUT_S, RegenerateOptions
 from aihub.chat.service import ChatDeps
-from aihub.core.db import utcnow
-from aihub.core.errors import ValidationFailedError
-from aihub.files import service as files_service
-from aihub.gateway.caller import Caller
-from aihub.provider_keys.schemas import PROVIDERS
-from aihub.proxy import accounting, repository
-from aihub.proxy.errors import ParentNotFoundError
-from aihub.proxy.schemas import (
+from aihub.chat_proxy import accounting
+from aihub.chat_proxy.errors import ParentNotFoundError
+from aihub.chat_proxy.schemas import (
     ChatRequest,
     CompletionRequest,
     ImagePart,
@@ -45,8 +39,13 @@ from aihub.proxy.schemas import (
     Part,
     TextPart,
 )
-from aihub.proxy.service import get_chat, parse_ref
-from aihub.threads import repository as threads_repository
+from aihub.chat_proxy.service import CHAT_SOURCE, get_chat, parse_ref
+from aihub.core.errors import ValidationFailedError
+from aihub.files import service as files_service
+from aihub.gateway.caller import Caller
+from aihub.gateway.keys.runtime import GatewayRuntime
+from aihub.provider_keys.schemas import PROVIDERS
+from aihub.runs.generation import GenerationRun
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread
 from aihub.threads.service import derive_title
@@ -188,7 +187,7 @@ async def _parent(session: AsyncSession, thread: Thread, ask: Ask) -> int | None
     row_id = parse_ref(ask.parent_id)
     message = None
     if row_id is not None:
-        message = await threads_repository.get_message(
+        message = await threads_service.find_message(
             session, thread_id=thread.id, message_id=row_id
         )
     if message is None:
@@ -201,7 +200,7 @@ async def _system_in_force(
 ) -> str | None:
     if parent_id is None:
         return thread.system_prompt
-    branch = await threads_repository.list_branch(
+    branch = await threads_service.list_branch(
         session, thread_id=thread.id, leaf_id=parent_id
     )
     return system_prompt_of(branch, thread.system_prompt)
@@ -214,14 +213,12 @@ async def _store_turns(session: AsyncSession, *, user: User, ask: Ask) -> Messag
         parent_id = await _parent(session, thread, ask)
     else:
         question = ask.turns[-1]
-        thread = threads_repository.add_thread(
+        thread = await threads_service.add_thread(
             session,
             user_id=user.id,
             title=ask.name or derive_title(None, question.content),
-            source=repository.CHAT_SOURCE,
-            last_message_at=utcnow(),
+            source=CHAT_SOURCE,
         )
-        await session.flush()
         parent_id = None
     if ask.system and ask.system != await _system_in_force(session, thread, parent_id):
         system = await threads_service.add_message(
@@ -253,7 +250,7 @@ async def start_answer(
     session: AsyncSession,
     deps: ChatDeps,
     *,
-    app_state: Any,
+    gateway: GatewayRuntime,
     user: User,
     caller: Caller,
     ask: Ask,
@@ -268,7 +265,7 @@ async def start_answer(
     own = files_service.own_image_urls(parts, deps.files)
     await files_service.check_own_images(session, deps.files, user_id=user.id, urls=own)
     headers = await accounting.admit(
-        app_state, caller, model=model, estimated_tokens=_estimated_tokens(ask)
+        gateway, caller, model=model, estimated_tokens=_estimated_tokens(ask)
     )
     question = await _store_turns(session, user=user, ask=ask)
     run = await chat_service.regenerate(

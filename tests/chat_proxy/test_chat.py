@@ -7,15 +7,15 @@ import httpx
 import pytest
 
 from tests.chat.helpers import add_key
-from tests.factories import make_user
-from tests.fakes.upstream import FakeUpstream, Reply
-from tests.proxy.helpers import (
+from tests.chat_proxy.helpers import (
     assert_seed_error,
     chat,
     sent_messages,
     tree,
     user_with_key,
 )
+from tests.factories import make_user
+from tests.fakes.upstream import FakeUpstream, Reply
 
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"

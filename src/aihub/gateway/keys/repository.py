@@ -29,6 +29,15 @@ async def get_key(
     return await session.scalar(stmt)
 
 
+async def get_spend(session: AsyncSession, *, key_id: int) -> float | None:
+    """The key's stored spend (None: no such key). By id alone: for a job the
+    key's owner started (its key id was checked then)."""
+    spend = await session.scalar(
+        select(GatewayKey.spend_usd).where(GatewayKey.id == key_id)
+    )
+    return None if spend is None else float(spend)
+
+
 async def list_keys(
     session: AsyncSession, *, user_id: int, skip: int, limit: int
 ) -> Sequence[GatewayKey]:

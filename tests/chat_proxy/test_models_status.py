@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.chat.helpers import add_key
+from tests.chat_proxy.helpers import assert_seed_error, chat
 from tests.factories import make_user
 from tests.fakes.upstream import FakeUpstream, Reply
-from tests.proxy.helpers import assert_seed_error, chat
 
 
 class TestModels:

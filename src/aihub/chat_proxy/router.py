@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from starlette.responses import StreamingResponse
 
 from aihub.chat.deps import Chat
-from aihub.core.deps import DbSession
-from aihub.core.pagination import Page
-from aihub.media import presence
-from aihub.provider_keys.discovery import discovered_models
-from aihub.proxy import replies, service
-from aihub.proxy.conversation import ask_of, start_answer
-from aihub.proxy.deps import ProxyCaller
-from aihub.proxy.schemas import (
+from aihub.chat_proxy import replies, service
+from aihub.chat_proxy.conversation import ask_of, start_answer
+from aihub.chat_proxy.deps import ProxyCaller
+from aihub.chat_proxy.schemas import (
     ChatCreate,
     ChatCreated,
     ChatDetail,
@@ -33,6 +29,9 @@ from aihub.proxy.schemas import (
     RenameResult,
     StatusRead,
 )
+from aihub.core.deps import DbSession
+from aihub.core.pagination import Page
+from aihub.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api", tags=["proxy (seed 004)"])
 
@@ -56,14 +55,13 @@ async def _answer(
     who: ProxyCaller,
     session: DbSession,
     chat: Chat,
-    request: Request,
+    runtime: RuntimeDep,
     response: Response,
 ) -> Completion | StreamingResponse:
-    state = request.app.state
     run, headers = await start_answer(
         session,
         chat,
-        app_state=state,
+        gateway=runtime.gateway,
         user=who.user,
         caller=who.caller,
         ask=ask_of(body),
@@ -72,13 +70,15 @@ async def _answer(
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return replies.stream_response(
             run,
-            app_state=state,
+            gateway=runtime.gateway,
             caller=who.caller,
             include_usage=include_usage,
             headers=headers,
         )
     response.headers.update(headers)
-    return await replies.complete(session, run, app_state=state, caller=who.caller)
+    return await replies.complete(
+        session, run, gateway=runtime.gateway, caller=who.caller
+    )
 
 
 @router.post(
@@ -93,10 +93,10 @@ async def chat(
     who: ProxyCaller,
     session: DbSession,
     chat: Chat,
-    request: Request,
+    runtime: RuntimeDep,
     response: Response,
 ) -> Any:
-    return await _answer(body, who, session, chat, request, response)
+    return await _answer(body, who, session, chat, runtime, response)
 
 
 @router.post(
@@ -110,10 +110,10 @@ async def chat_completions(
     who: ProxyCaller,
     session: DbSession,
     chat: Chat,
-    request: Request,
+    runtime: RuntimeDep,
     response: Response,
 ) -> Any:
-    return await _answer(body, who, session, chat, request, response)
+    return await _answer(body, who, session, chat, runtime, response)
 
 
 @router.get(
@@ -123,11 +123,9 @@ async def chat_completions(
     summary="Chat models, in OpenAI's list shape",
 )
 async def list_models(
-    who: ProxyCaller, session: DbSession, request: Request
+    who: ProxyCaller, session: DbSession, runtime: RuntimeDep
 ) -> ModelList:
-    discovered = await discovered_models(
-        session, request.app.state, user_id=who.user.id
-    )
+    discovered = await runtime.discovery.models(session, user_id=who.user.id)
     return service.list_models(discovered)
 
 
@@ -137,10 +135,10 @@ async def list_models(
     responses=_ERRORS,
     summary="The caller's provider keys: OK, WAIT (until) or INVALID",
 )
-async def get_status(who: ProxyCaller, request: Request) -> StatusRead:
-    accounts = await request.app.state.key_pool.pool_status(who.user.id)
+async def get_status(who: ProxyCaller, runtime: RuntimeDep) -> StatusRead:
+    accounts = await runtime.key_pool.pool_status(who.user.id)
     status = service.shape_status(accounts)
-    seen = await presence.worker_seen(request.app.state)
+    seen = await runtime.media.worker_seen()
     status.media_worker = MediaWorkerStatus(
         status=seen.status, last_seen_s=seen.last_seen_s, warning=seen.warning
     )

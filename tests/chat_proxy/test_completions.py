@@ -9,15 +9,15 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import LiveServer
-from tests.fakes.upstream import FakeUpstream, Reply
-from tests.proxy.helpers import (
+from tests.chat_proxy.helpers import (
     assert_seed_error,
     parse_chunks,
     sent_messages,
     tree,
     user_with_key,
 )
+from tests.conftest import LiveServer
+from tests.fakes.upstream import FakeUpstream, Reply
 
 HISTORY = [
     {"role": "system", "content": "Ты эксперт по JavaScript."},

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.chat_proxy.helpers import assert_seed_error, tree, user_with_key
 from tests.factories import Account
 from tests.fakes.upstream import FakeUpstream, FakeUsage, Reply
-from tests.proxy.helpers import assert_seed_error, tree, user_with_key
 
 
 async def _key(client: httpx.AsyncClient, owner: Account, **fields: Any) -> str:

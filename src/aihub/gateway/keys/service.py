@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -19,11 +20,11 @@ from aihub.audit.service import AuditContext
 from aihub.core.db import utcnow
 from aihub.core.errors import NotFoundError
 from aihub.core.security import hash_api_key
-from aihub.gateway import keys_repository as repository
 from aihub.gateway.caller import GATEWAY_KEY_PREFIX, KeyPolicy, TeamLimits
-from aihub.gateway.keycache import REJECTED, KeyEntry
-from aihub.gateway.keys_errors import GatewayKeyNotFoundError, GatewayKeyRevokedError
-from aihub.gateway.keys_schemas import GatewayKeyCreate, GatewayKeyUpdate
+from aihub.gateway.keys import repository
+from aihub.gateway.keys.cache import REJECTED, KeyEntry
+from aihub.gateway.keys.errors import GatewayKeyNotFoundError, GatewayKeyRevokedError
+from aihub.gateway.keys.schemas import GatewayKeyCreate, GatewayKeyUpdate
 from aihub.gateway.models import GatewayKey
 from aihub.infra import Infra
 from aihub.infra.errors import BackendUnavailableError
@@ -103,6 +104,27 @@ async def get_key(session: AsyncSession, *, user: User, key_id: int) -> GatewayK
     if key is None:
         raise GatewayKeyNotFoundError
     return key
+
+
+async def find_usable_key(
+    session: AsyncSession, *, user_id: int, key_id: int
+) -> GatewayKey | None:
+    """The user's key when it is neither revoked nor expired, else None."""
+    key = await repository.get_key(session, user_id=user_id, key_id=key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and _aware(key.expires_at) <= utcnow():
+        return None
+    return key
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def stored_spend(session: AsyncSession, *, key_id: int) -> float | None:
+    """A key's spend as stored (None when the key is gone)."""
+    return await repository.get_spend(session, key_id=key_id)
 
 
 async def update_key(

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import StreamingResponse
 
 from aihub.calls.stream_errors import error_frame
-from aihub.chat.runs import GenerationRun
 from aihub.chat.sse import frames_with_pings
+from aihub.chat_proxy import accounting
+from aihub.chat_proxy.schemas import AnswerMessage, Choice, Completion, UsageBlock
 from aihub.gateway.caller import Caller
-from aihub.proxy import accounting
-from aihub.proxy.schemas import AnswerMessage, Choice, Completion, UsageBlock
-from aihub.threads import repository as threads_repository
+from aihub.gateway.keys.runtime import GatewayRuntime
+from aihub.runs.generation import GenerationRun
+from aihub.threads import service as threads_service
 from aihub.threads.errors import MessageNotFoundError
 from aihub.threads.models import Message
 
@@ -51,16 +52,20 @@ def _usage(message: Message) -> UsageBlock:
 
 
 async def complete(
-    session: AsyncSession, run: GenerationRun, *, app_state: Any, caller: Caller
+    session: AsyncSession,
+    run: GenerationRun,
+    *,
+    gateway: GatewayRuntime,
+    caller: Caller,
 ) -> Completion:
     """Wait for the run; the stored answer as a chat.completion, or its error.
     A gateway key is charged either way."""
     result = await run.wait()
-    await accounting.charge(app_state, caller, result)
+    await accounting.charge(gateway, caller, result)
     if result.error is not None:
         raise result.error
     spec = run.spec
-    message = await threads_repository.get_message(
+    message = await threads_service.find_message(
         session, thread_id=spec.thread_id, message_id=run.message_id
     )
     if message is None:  # the chat was deleted while answering
@@ -112,7 +117,7 @@ async def _stored_answer(
     sessionmaker: async_sessionmaker[AsyncSession], run: GenerationRun
 ) -> Message | None:
     async with sessionmaker() as session:
-        return await threads_repository.get_message(
+        return await threads_service.find_message(
             session, thread_id=run.spec.thread_id, message_id=run.message_id
         )
 
@@ -151,14 +156,14 @@ async def _body(
 def stream_response(
     run: GenerationRun,
     *,
-    app_state: Any,
+    gateway: GatewayRuntime,
     caller: Caller,
     include_usage: bool,
     headers: dict[str, str],
 ) -> StreamingResponse:
-    accounting.charge_when_done(app_state, caller, run)
+    accounting.charge_when_done(gateway, caller, run)
     return StreamingResponse(
-        _body(run, app_state.sessionmaker, include_usage),
+        _body(run, run.hub.sessionmaker, include_usage),
         media_type="text/event-stream",
         headers={**HEADERS, **headers},
     )

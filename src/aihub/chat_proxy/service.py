@@ -16,13 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aihub.catalog import service as catalog_service
 from aihub.catalog.schemas import AvailableModel
 from aihub.chat.targets import resolve_target
-from aihub.core.db import utcnow
-from aihub.core.ids import MAX_ID
-from aihub.core.pagination import PageParams
-from aihub.provider_keys.schemas import PoolKeyStatus, PoolStatus
-from aihub.proxy import repository
-from aihub.proxy.errors import ChatNotFoundError
-from aihub.proxy.schemas import (
+from aihub.chat_proxy.errors import ChatNotFoundError
+from aihub.chat_proxy.schemas import (
     ChatCreate,
     ChatDetail,
     ChatList,
@@ -36,7 +31,10 @@ from aihub.proxy.schemas import (
     ProviderStatus,
     StatusRead,
 )
-from aihub.threads import repository as threads_repository
+from aihub.core.db import utcnow
+from aihub.core.ids import MAX_ID
+from aihub.core.pagination import PageParams
+from aihub.provider_keys.schemas import PoolKeyStatus, PoolStatus
 from aihub.threads import service as threads_service
 from aihub.threads.models import Message, Thread
 from aihub.users.models import User
@@ -44,6 +42,8 @@ from aihub.users.models import User
 log = structlog.get_logger(__name__)
 
 DEFAULT_CHAT_NAME = "New chat"
+CHAT_SOURCE = "chat"
+"""A chat is a thread of this source."""
 
 
 def parse_ref(text: str) -> int | None:
@@ -63,7 +63,9 @@ async def get_chat(session: AsyncSession, *, user: User, chat_id: str) -> Thread
     row_id = parse_ref(chat_id)
     thread = None
     if row_id is not None:
-        thread = await repository.get_chat(session, user_id=user.id, chat_id=row_id)
+        thread = await threads_service.find_thread(
+            session, user_id=user.id, thread_id=row_id, source=CHAT_SOURCE
+        )
     if thread is None:
         raise ChatNotFoundError(chat_id)
     return thread
@@ -76,14 +78,13 @@ async def create_chat(session: AsyncSession, *, user: User, data: ChatCreate) ->
         target = await resolve_target(session, user=user, model=data.model)
         provider, model = target.provider, target.model
     name = (data.name or "").strip() or DEFAULT_CHAT_NAME
-    thread = threads_repository.add_thread(
+    thread = await threads_service.add_thread(
         session,
         user_id=user.id,
         title=name,
-        source=repository.CHAT_SOURCE,
+        source=CHAT_SOURCE,
         provider=provider,
         model=model,
-        last_message_at=utcnow(),
     )
     await session.commit()
     log.info("chat_created", thread_id=thread.id, user_id=user.id)
@@ -93,8 +94,8 @@ async def create_chat(session: AsyncSession, *, user: User, data: ChatCreate) ->
 async def list_chats(
     session: AsyncSession, *, user: User, page: PageParams
 ) -> ChatList:
-    rows = await repository.list_chats(
-        session, user_id=user.id, skip=page.skip, limit=page.limit
+    rows = await threads_service.list_threads_with_user_counts(
+        session, user_id=user.id, source=CHAT_SOURCE, skip=page.skip, limit=page.limit
     )
     return ChatList(
         chats=[
@@ -158,14 +159,16 @@ async def rename_chat(
     session: AsyncSession, *, user: User, chat_id: str, name: str
 ) -> Thread:
     thread = await get_chat(session, user=user, chat_id=chat_id)
-    thread.title = name
+    threads_service.set_title(thread, name)
     await session.commit()
     return thread
 
 
 async def delete_chat(session: AsyncSession, *, user: User, chat_id: str) -> None:
     thread = await get_chat(session, user=user, chat_id=chat_id)
-    await repository.delete_chats(session, user_id=user.id, chat_ids=[thread.id])
+    await threads_service.discard_threads(
+        session, user_id=user.id, thread_ids=[thread.id], source=CHAT_SOURCE
+    )
     await session.commit()
     log.info("chat_deleted", thread_id=thread.id, user_id=user.id)
 
@@ -175,29 +178,22 @@ async def cleanup_chats(
 ) -> CleanupResult:
     """Delete the chats matching every filter given, plus those beyond the
     ``maxChats`` newest. No filter at all deletes nothing."""
-    doomed: set[int] = set()
-    filters = (
-        data.olderThan,
-        data.messageCountLessThan,
-        data.userMessageCountLessThan,
+    created_before = None
+    if data.olderThan is not None:
+        created_before = utcnow() - timedelta(milliseconds=data.olderThan)
+    doomed = await threads_service.find_thread_ids(
+        session,
+        user_id=user.id,
+        source=CHAT_SOURCE,
+        created_before=created_before,
+        message_count_below=data.messageCountLessThan,
+        user_message_count_below=data.userMessageCountLessThan,
+        beyond_newest=data.maxChats,
     )
-    if any(value is not None for value in filters):
-        created_before = None
-        if data.olderThan is not None:
-            created_before = utcnow() - timedelta(milliseconds=data.olderThan)
-        doomed |= await repository.list_matching_chat_ids(
-            session,
-            user_id=user.id,
-            created_before=created_before,
-            message_count_below=data.messageCountLessThan,
-            user_message_count_below=data.userMessageCountLessThan,
-        )
-    if data.maxChats is not None:
-        doomed |= await repository.list_chat_ids_beyond(
-            session, user_id=user.id, keep=data.maxChats
-        )
     ids = sorted(doomed)
-    deleted = await repository.delete_chats(session, user_id=user.id, chat_ids=ids)
+    deleted = await threads_service.discard_threads(
+        session, user_id=user.id, thread_ids=ids, source=CHAT_SOURCE
+    )
     await session.commit()
     log.info("chats_cleaned_up", count=deleted, user_id=user.id)
     return CleanupResult(

@@ -5,38 +5,38 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from starlette.requests import HTTPConnection
 
 from aihub.audit.deps import Audit
 from aihub.auth.deps import CurrentUser
 from aihub.core.deps import DbSession
 from aihub.core.ids import IdPath
 from aihub.core.pagination import Page
-from aihub.gateway import keys_service as service
-from aihub.gateway.keys_runtime import GatewayRuntime, runtime_of
-from aihub.gateway.keys_schemas import (
+from aihub.gateway.keys import service
+from aihub.gateway.keys.runtime import GatewayRuntime
+from aihub.gateway.keys.schemas import (
     GatewayKeyCreate,
     GatewayKeyCreated,
     GatewayKeyRead,
     GatewayKeyUpdate,
 )
+from aihub.runtime import RuntimeDep
 
 router = APIRouter(prefix="/api/gateway-keys", tags=["gateway-keys"])
 
 
-async def _runtime(conn: HTTPConnection) -> GatewayRuntime:
-    return await runtime_of(conn.app.state)
+def _gateway(runtime: RuntimeDep) -> GatewayRuntime:
+    return runtime.gateway
 
 
-Runtime = Annotated[GatewayRuntime, Depends(_runtime)]
+Gateway = Annotated[GatewayRuntime, Depends(_gateway)]
 
 
 @router.get("/", response_model=list[GatewayKeyRead], summary="List your gateway keys")
 async def list_keys(
-    user: CurrentUser, session: DbSession, page: Page, runtime: Runtime
+    user: CurrentUser, session: DbSession, page: Page, gateway: Gateway
 ) -> list[GatewayKeyRead]:
     keys = await service.list_keys(session, user=user, skip=page.skip, limit=page.limit)
-    return await runtime.with_live_spend(keys)
+    return await gateway.with_live_spend(keys)
 
 
 @router.post(
@@ -53,10 +53,10 @@ async def create_key(
 
 @router.get("/{key_id}", response_model=GatewayKeyRead, summary="One gateway key")
 async def get_key(
-    key_id: IdPath, user: CurrentUser, session: DbSession, runtime: Runtime
+    key_id: IdPath, user: CurrentUser, session: DbSession, gateway: Gateway
 ) -> GatewayKeyRead:
     key = await service.get_key(session, user=user, key_id=key_id)
-    return (await runtime.with_live_spend([key]))[0]
+    return (await gateway.with_live_spend([key]))[0]
 
 
 @router.patch("/{key_id}", response_model=GatewayKeyRead, summary="Edit a key")
@@ -65,7 +65,7 @@ async def update_key(
     body: GatewayKeyUpdate,
     user: CurrentUser,
     session: DbSession,
-    runtime: Runtime,
+    gateway: Gateway,
     audit: Audit,
 ) -> GatewayKeyRead:
     key = await service.update_key(
@@ -73,11 +73,11 @@ async def update_key(
         user=user,
         key_id=key_id,
         data=body,
-        infra=runtime.infra,
-        cache=runtime,
+        infra=gateway.infra,
+        cache=gateway,
         audit=audit,
     )
-    return (await runtime.with_live_spend([key]))[0]
+    return (await gateway.with_live_spend([key]))[0]
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key")
@@ -85,15 +85,15 @@ async def revoke_key(
     key_id: IdPath,
     user: CurrentUser,
     session: DbSession,
-    runtime: Runtime,
+    gateway: Gateway,
     audit: Audit,
 ) -> Response:
     await service.revoke_key(
         session,
         user=user,
         key_id=key_id,
-        infra=runtime.infra,
-        cache=runtime,
+        infra=gateway.infra,
+        cache=gateway,
         audit=audit,
     )
     return Response(status_code=204)

@@ -10,10 +10,15 @@ from typing import Any
 import httpx
 
 from tests.chat.helpers import add_key, make_thread
+from tests.chat_proxy.helpers import (
+    assert_seed_error,
+    chat,
+    sent_messages,
+    user_with_key,
+)
 from tests.factories import Account, make_user
 from tests.fakes.media_upstream import make_png
 from tests.fakes.upstream import FakeUpstream
-from tests.proxy.helpers import assert_seed_error, chat, sent_messages, user_with_key
 
 EXTERNAL = "https://cdn.example.com/user/file_cat.jpg?key=abc"
 
