@@ -15,10 +15,14 @@ one of two ways:
   counter and a sorted set of reservations, each with an expiry so a process
   that dies does not hold budget for ever);
 - as this process's one unreserved call: only when the process has no other
-  call of the team in flight and ``spent < budget``.
+  call of the team in flight and ``spent + reserved < budget`` (the
+  reservations of every process count: a process running unreserved calls one
+  after another while another process's reserved calls are in flight would
+  otherwise spend past the budget by as many calls as it ran).
 
-Otherwise the call waits (up to ``wait_s``) for a call of the team in this
-process to end, then tries again; after that it is refused (429, retry).
+Otherwise the call waits (up to ``wait_s``) for a call of the team to end (in
+this process, or another's reservation: looked at again every ``POLL_S``),
+then tries again; after that it is refused (429, retry).
 When calls cost at most the estimate, the team's spend ends at most one call
 per process beyond its budget. The first call of a team in a process has no
 estimate, so calls of a team run one at a time per process until one has been
@@ -39,13 +43,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aihub.core.errors import BillingError, RateLimitError
 from aihub.gateway.caller import TeamLimits
-from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
+from aihub.infra.errors import redis_errors
+
+if TYPE_CHECKING:
+    from aihub.infra.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +62,8 @@ TEAM_KEY = "aihub:team:{{{team_id}}}"
 SPEND_TTL_S = 40 * 24 * 3600
 RESERVATION_TTL_S = 900.0
 """A reservation whose call never ended (its process died) lapses after this."""
+POLL_S = 0.1
+"""A waiting call looks again this often (other processes' calls end unseen)."""
 
 # KEYS[1] spend counter, KEYS[2] reservations (zset member "<id>|<amount>",
 # score = expiry). ARGV: now, member, amount, expiry, budget, seed.
@@ -70,6 +80,19 @@ if spent + reserved + tonumber(ARGV[3]) <= tonumber(ARGV[5]) then
   return 1
 end
 return 0
+"""
+
+# KEYS[1] spend counter, KEYS[2] reservations. ARGV: now, seed. Returns the
+# spend and the sum of live reservations, as text (Lua numbers would come back
+# as integers).
+HELD_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local spent = redis.call('GET', KEYS[1]) or ARGV[2]
+local reserved = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  reserved = reserved + tonumber(string.match(m, '|(.*)$'))
+end
+return {spent, tostring(reserved)}
 """
 
 # KEYS[1] spend counter, KEYS[2] reservations. ARGV: cost, seed, ttl, member.
@@ -136,6 +159,7 @@ class TeamBudgets:
         self._redis = redis
         self._reserve = redis.register_script(RESERVE_SCRIPT) if redis else None
         self._settle = redis.register_script(SETTLE_SCRIPT) if redis else None
+        self._held_script = redis.register_script(HELD_SCRIPT) if redis else None
         self._wait_s = wait_s
         self._totals: dict[tuple[int, str], float] = {}
         """Running totals (no Redis) or the last figure seen (Redis)."""
@@ -161,7 +185,7 @@ class TeamBudgets:
             await self._redis.set(
                 self._keys(team_id)[0], repr(stored), nx=True, ex=SPEND_TTL_S
             )
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("team_spend_seed_failed", team_id=team_id, error=str(exc))
 
     async def total(self, team_id: int) -> float:
@@ -171,7 +195,7 @@ class TeamBudgets:
             return self._totals.get(key, 0.0)
         try:
             value = await self._redis.get(self._keys(team_id)[0])
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("team_spend_read_failed", team_id=team_id, error=str(exc))
             value = None
         if value is None:
@@ -198,12 +222,16 @@ class TeamBudgets:
                 # reading the total again, so no call of ours settles unseen.
                 state.in_flight += 1
                 try:
-                    _check_left(await self.total(team.id), budget)
+                    spent, reserved = await self._held(team.id)
+                    _check_left(spent, budget)
                 except BaseException:
                     state.in_flight -= 1
                     state.changed.set()
                     raise
-                ticket = Ticket(team.id)
+                if spent + reserved < budget:
+                    ticket = Ticket(team.id)
+                else:  # the rest is held by calls in flight elsewhere
+                    state.in_flight -= 1
             if ticket is not None:
                 ticket.owner = self
                 tickets = _TICKETS.get()
@@ -215,7 +243,25 @@ class TeamBudgets:
                 raise TeamBudgetBusyError(headers={"Retry-After": "1"})
             state.changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.changed.wait(), remaining)
+                await asyncio.wait_for(state.changed.wait(), min(remaining, POLL_S))
+
+    async def _held(self, team_id: int) -> tuple[float, float]:
+        """The team's spend this month and the sum of its live reservations
+        (every process's), read together."""
+        key = (team_id, month_tag())
+        if self._redis is None or self._held_script is None:
+            held = self._reserved.get(team_id, {})
+            return self._totals.get(key, 0.0), sum(held.values())
+        try:
+            spent, reserved = await self._held_script(
+                keys=self._keys(team_id),
+                args=[repr(time.time()), repr(self._totals.get(key, 0.0))],
+            )
+        except redis_errors() as exc:
+            log.warning("team_spend_read_failed", team_id=team_id, error=str(exc))
+            return self._totals.get(key, 0.0), 0.0
+        self._totals[key] = float(spent)
+        return self._totals[key], float(reserved)
 
     async def _try_reserve(
         self, team_id: int, state: _TeamState, spent: float, budget: float
@@ -243,7 +289,7 @@ class TeamBudgets:
                     repr(spent),
                 ],
             )
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("team_reserve_failed", team_id=team_id, error=str(exc))
             return None
         return Ticket(team_id, member, estimate) if ok else None
@@ -292,7 +338,7 @@ class TeamBudgets:
                         member,
                     ],
                 )
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 log.warning("team_charge_failed", team_id=team_id, error=str(exc))
                 self._totals[key] = self._totals.get(key, 0.0) + cost
                 return
