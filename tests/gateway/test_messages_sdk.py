@@ -374,7 +374,9 @@ class TestDisconnect:
             async for line in response.aiter_lines():
                 if line.startswith("event: content_block_delta"):
                     break  # the client goes away after the first delta
-        gate.set()
-        (row,) = await log_rows(database_url, 1)
+        try:  # the upstream is held: only the hang-up can end the call
+            (row,) = await log_rows(database_url, 1)
+        finally:
+            gate.set()
         assert row.status == "interrupted"
         assert row.provider == "anthropic"
