@@ -5,8 +5,13 @@ key's charge) is done and written, and no task of the app is left behind."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -129,3 +134,43 @@ async def test_shutdown_mid_stream_stores_the_answer_charges_the_key_and_leaves_
     assert answers[0].meta_data["cost"] > 0
     # charged after the run ended, and written before the gateway closed
     assert [k.spend_usd for k in keys] == [pytest.approx(answers[0].meta_data["cost"])]
+
+
+_WITHOUT_REDIS = """
+import asyncio, json, sys
+from asgi_lifespan import LifespanManager
+from aihub.main import create_app
+from aihub.migrate import upgrade
+from aihub.core.settings import Settings
+
+upgrade(Settings().resolved_database_url)
+async def main():
+    async with LifespanManager(create_app()):
+        loaded = sorted({m.split(".")[0] for m in sys.modules})
+    print(json.dumps(loaded))
+asyncio.run(main())
+"""
+
+
+def test_a_hub_without_redis_never_loads_redis_py(tmp_path: Path) -> None:
+    """redis-py costs ~20 MiB of every process: without AIHUB_REDIS_URL the
+    whole runtime starts and stops without importing it (the Redis backends,
+    the media queue's Redis broker and the Redis error types load lazily)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AIHUB_REDIS_URL", "AIHUB_DATABASE_URL")
+    }
+    env["AIHUB_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_REDIS],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "aiosqlite" in loaded  # the runtime did open its database
+    assert "redis" not in loaded

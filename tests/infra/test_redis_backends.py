@@ -11,11 +11,12 @@ import redis.asyncio as redis_asyncio
 from structlog.testing import capture_logs
 
 from aihub.infra import Infra, build_infra
-from aihub.infra.cache import RedisCache
-from aihub.infra.events import Message, RedisEventBus
-from aihub.infra.limiter import RedisLimiter
+from aihub.infra.cache.redis import RedisCache
+from aihub.infra.events import Message
+from aihub.infra.events.redis import RedisEventBus
 from aihub.infra.limiter.fallback import FallbackLimiter
-from aihub.infra.state import RedisKeyValueStore
+from aihub.infra.limiter.redis import RedisLimiter
+from aihub.infra.state.redis import RedisKeyValueStore
 
 from .conftest import REDIS_URL
 

@@ -27,7 +27,8 @@ from aihub.infra.redis_client import (
     close_client,
     flush,
 )
-from aihub.media.queue import PRIORITIES, RedisPriorityBroker
+from aihub.media.queue import PRIORITIES
+from aihub.media.redis_broker import RedisPriorityBroker
 from tests.redis_cluster import RedisClusterServers, SentinelServers, available
 
 pytestmark = pytest.mark.skipif(

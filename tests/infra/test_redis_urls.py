@@ -10,7 +10,7 @@ from aihub.infra.redis_client import (
     parse_redis_url,
     sharded_pubsub,
 )
-from aihub.media.queue import RedisPriorityBroker
+from aihub.media.redis_broker import RedisPriorityBroker
 
 
 class TestUrls:

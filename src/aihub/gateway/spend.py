@@ -24,16 +24,18 @@ import contextlib
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import redis.asyncio as redis_asyncio
 import structlog
-from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aihub.core.tasks import cancel_requested
 from aihub.gateway.keys import repository
-from aihub.infra.redis_client import REDIS_ERRORS
+from aihub.infra.errors import redis_errors
+
+if TYPE_CHECKING:
+    from aihub.infra.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +60,7 @@ class SpendLedger:
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
-        redis: redis_asyncio.Redis | RedisCluster | None,
+        redis: RedisClient | None,
         flush_interval_s: float = 1.0,
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -84,7 +86,7 @@ class SpendLedger:
             await self._redis.set(
                 PREFIX + str(key_id), repr(stored), nx=True, ex=COUNTER_TTL_S
             )
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("gateway_spend_seed_failed", key_id=key_id, error=str(exc))
 
     async def total(self, key_id: int, fallback: float) -> float:
@@ -94,7 +96,7 @@ class SpendLedger:
             return self._totals.get(key_id, fallback)
         try:
             value = await self._redis.get(PREFIX + str(key_id))
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("gateway_spend_read_failed", key_id=key_id, error=str(exc))
             return self._totals.get(key_id, fallback)
         if value is None:
@@ -116,7 +118,7 @@ class SpendLedger:
                 keys=[PREFIX + str(key_id)],
                 args=[repr(cost), repr(self._totals.get(key_id, seed)), COUNTER_TTL_S],
             )
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("gateway_spend_share_failed", key_id=key_id, error=str(exc))
             self._totals[key_id] = self._totals.get(key_id, seed) + cost
             return
@@ -133,14 +135,16 @@ class SpendLedger:
             return {}
         if self._redis is None:
             return {k: self._totals[k] for k in ids if k in self._totals}
+        from aihub.infra.redis_client import is_cluster  # loaded with the client
+
         try:
             names = [PREFIX + str(k) for k in ids]
-            if isinstance(self._redis, RedisCluster):
+            if is_cluster(self._redis):
                 # One counter per key, each in its own slot: one MGET per node.
                 values = await self._redis.mget_nonatomic(names)
             else:
                 values = await self._redis.mget(names)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             log.warning("gateway_spend_read_failed", error=str(exc))
             return {}
         return {k: float(v) for k, v in zip(ids, values, strict=True) if v is not None}

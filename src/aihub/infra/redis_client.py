@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis.asyncio as redis_asyncio
@@ -121,7 +121,7 @@ def build_redis_client(url: str) -> RedisClient:
     return _sentinel_master(parsed, options)
 
 
-def is_cluster(client: object) -> bool:
+def is_cluster(client: object) -> TypeGuard[RedisCluster]:
     return isinstance(client, RedisCluster)
 
 

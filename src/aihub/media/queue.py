@@ -6,7 +6,7 @@ of normal ahead of batch):
 
 - ``MemoryPriorityBroker``: in-process (no Redis): an asyncio priority queue,
   consumed by taskiq's ``Receiver`` in the API process itself;
-- ``RedisPriorityBroker``: one Redis list per priority (single Redis,
+- ``RedisPriorityBroker`` (``redis_broker``): one Redis list per priority (single Redis,
   Sentinel or Cluster); ``BRPOP`` over the lists in priority order pops the
   most urgent message first, whichever ``aihub worker`` process asks.
 
@@ -30,15 +30,6 @@ import structlog
 from taskiq import AsyncBroker, BrokerMessage
 from taskiq.kicker import AsyncKicker
 
-from aihub.core.tasks import cancel_requested
-from aihub.infra.redis_client import (
-    REDIS_ERRORS,
-    RedisClient,
-    build_redis_client,
-    close_client,
-    is_cluster_url,
-)
-
 log = structlog.get_logger(__name__)
 
 TASK_NAME = "aihub.media.run_job"
@@ -50,15 +41,17 @@ QUEUE_NAME = "aihub:media"
 MAX_BACKOFF_S = 120.0
 
 
-def _float(value: Any, default: float = 0.0) -> float:
+def label_float(value: Any, default: float = 0.0) -> float:
+    """A message label as a number (labels may travel as text)."""
     try:
         return float(value)
     except (TypeError, ValueError):
         return default
 
 
-def _level(labels: dict[str, Any]) -> int:
-    level = int(_float(labels.get("priority"), DEFAULT_LEVEL))
+def priority_level(labels: dict[str, Any]) -> int:
+    """The known priority level nearest a message's ``priority`` label."""
+    level = int(label_float(labels.get("priority"), DEFAULT_LEVEL))
     return min(LEVELS, key=lambda known: abs(known - level))
 
 
@@ -84,8 +77,8 @@ class MemoryPriorityBroker(AsyncBroker):
         self._timers: set[asyncio.TimerHandle] = set()
 
     async def kick(self, message: BrokerMessage) -> None:
-        item = (_level(message.labels), next(self._order), message.message)
-        delay = _float(message.labels.get("delay"))
+        item = (priority_level(message.labels), next(self._order), message.message)
+        delay = label_float(message.labels.get("delay"))
         if delay <= 0:
             self._queue.put_nowait(item)
             return
@@ -113,82 +106,6 @@ class MemoryPriorityBroker(AsyncBroker):
             handle.cancel()
         self._timers.clear()
         await super().shutdown()
-
-
-class RedisPriorityBroker(AsyncBroker):
-    """A list per priority level in Redis (single, Sentinel or Cluster).
-
-    The same wire protocol as taskiq-redis' ``ListQueueBroker`` (LPUSH, BRPOP),
-    on a client of our own built from ``AIHUB_REDIS_URL`` (taskiq-redis' list
-    brokers take one list each and a plain ``redis://`` URL). On a cluster the
-    lists share the hash tag ``{aihub:media}`` so that one BRPOP can watch all
-    three (they live in one slot, on one node); on a single Redis the names stay
-    ``aihub:media:<level>`` as before, so jobs queued by an older hub are
-    still taken after an upgrade.
-    """
-
-    def __init__(self, url: str, *, queue_name: str = QUEUE_NAME) -> None:
-        super().__init__()
-        self._url = url
-        self._client: RedisClient | None = None
-        self.queue_name = "{" + queue_name + "}" if is_cluster_url(url) else queue_name
-        self._delayed: set[asyncio.Task[None]] = set()
-
-    def list_key(self, level: int) -> str:
-        return f"{self.queue_name}:{level}"
-
-    @property
-    def client(self) -> RedisClient:
-        if self._client is None:
-            self._client = build_redis_client(self._url)
-        return self._client
-
-    async def kick(self, message: BrokerMessage) -> None:
-        delay = _float(message.labels.get("delay"))
-        if delay <= 0:
-            await self._push(message)
-            return
-        # A delayed retry waits here; if this process dies first, the job is
-        # still queued in the database and the sweeper sends it again.
-        task = asyncio.create_task(self._push_later(delay, message))
-        self._delayed.add(task)
-        task.add_done_callback(self._delayed.discard)
-
-    async def _push_later(self, delay: float, message: BrokerMessage) -> None:
-        await asyncio.sleep(delay)
-        try:
-            await self._push(message)
-        except REDIS_ERRORS as exc:
-            log.warning("media_retry_not_queued", error=str(exc))
-
-    async def _push(self, message: BrokerMessage) -> None:
-        await self.client.lpush(self.list_key(_level(message.labels)), message.message)
-
-    async def listen(self) -> AsyncGenerator[bytes, None]:
-        keys = [self.list_key(level) for level in LEVELS]
-        while not cancel_requested():
-            try:
-                popped = await self.client.brpop(keys, timeout=2)
-            except REDIS_ERRORS as exc:
-                log.warning("media_queue_unreachable", error=str(exc))
-                await asyncio.sleep(1.0)
-                continue
-            if popped is not None:
-                data = popped[1]
-                yield data.encode() if isinstance(data, str) else data
-
-    async def pending(self) -> int:
-        sizes = [await self.client.llen(self.list_key(lv)) for lv in LEVELS]
-        return int(sum(sizes))
-
-    async def shutdown(self) -> None:
-        for task in list(self._delayed):
-            task.cancel()
-        await asyncio.gather(*self._delayed, return_exceptions=True)
-        await super().shutdown()
-        client, self._client = self._client, None
-        if client is not None:
-            await close_client(client)
 
 
 class JobQueue:
@@ -220,6 +137,8 @@ class JobQueue:
 
 def build_queue(redis_url: str | None, *, retry_delay_s: float) -> JobQueue:
     if redis_url:
+        from aihub.media.redis_broker import RedisPriorityBroker  # only with Redis
+
         return JobQueue(
             RedisPriorityBroker(redis_url), retry_delay_s=retry_delay_s, is_local=False
         )

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aihub.infra.redis_client import REDIS_ERRORS, RedisClient
+from aihub.infra.errors import redis_errors
 from aihub.runtime import Runtime
 
-PING_ERRORS: tuple[type[Exception], ...] = (OSError, TimeoutError, *REDIS_ERRORS)
+if TYPE_CHECKING:
+    from aihub.infra.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +64,12 @@ async def check_readiness(
         log.warning("readiness_database_failed", error=str(exc))
         checks["database"] = "unavailable"
     if redis is not None:
+        errors: tuple[type[Exception], ...] = (OSError, TimeoutError, *redis_errors())
         try:
             async with asyncio.timeout(3):
                 await redis.ping()
             checks["redis"] = "ok"
-        except PING_ERRORS as exc:
+        except errors as exc:
             log.warning("readiness_redis_failed", error=str(exc))
             checks["redis"] = "unavailable"
     return checks

@@ -6,10 +6,13 @@ key invalidation, media job progress (``media.job.<id>``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aihub.infra.events.base import Callback, EventBus, Listener, Message
 from aihub.infra.events.memory import MemoryEventBus
-from aihub.infra.events.redis import RedisEventBus
-from aihub.infra.redis_client import RedisClient
+
+if TYPE_CHECKING:
+    from aihub.infra.redis_client import RedisClient
 
 __all__ = [
     "Callback",
@@ -17,7 +20,6 @@ __all__ = [
     "Listener",
     "MemoryEventBus",
     "Message",
-    "RedisEventBus",
     "build",
 ]
 
@@ -29,4 +31,6 @@ def build(
     ``sharded``: SPUBLISH/SSUBSCRIBE on a cluster (ignored otherwise)."""
     if client is None:
         return MemoryEventBus(queue_size=queue_size)
+    from aihub.infra.events.redis import RedisEventBus  # redis-py only with Redis
+
     return RedisEventBus(client, queue_size=queue_size, sharded=sharded)
