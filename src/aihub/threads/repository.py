@@ -506,16 +506,19 @@ async def _insert_ids(
     return list(result.scalars().all())
 
 
-# A row's times are one value, ``at`` (created, updated, last activity).
-_AT = bindparam("at", type_=_INSTANT)
+def _stamps(*names: str) -> dict[str, Any]:
+    """Time columns bound through ``_INSTANT`` (a bind parameter appears once
+    per statement: insertmanyvalues batches on PostgreSQL count on it)."""
+    return {name: bindparam(name, type_=_INSTANT) for name in names}
+
+
 _INSERT_THREADS = insert(_THREADS).values(
-    created_at=_AT, updated_at=_AT, last_message_at=_AT
+    **_stamps("created_at", "updated_at", "last_message_at")
 )
 # meta_data comes serialized (see threads.service.NewMessage)
 _INSERT_MESSAGES = insert(_MESSAGES).values(
     meta_data=bindparam("meta_data", type_=_JSONText()),
-    created_at=_AT,
-    updated_at=_AT,
+    **_stamps("created_at", "updated_at"),
 )
 # What add_message's record_message_added does, for many threads at once.
 _COUNT_MESSAGES = (
@@ -525,7 +528,7 @@ _COUNT_MESSAGES = (
         message_count=_THREADS.c.message_count + bindparam("b_added"),
         active_message_id=bindparam("b_leaf"),
         last_message_at=bindparam("b_at", type_=_INSTANT),
-        updated_at=bindparam("b_at", type_=_INSTANT),
+        updated_at=bindparam("b_updated_at", type_=_INSTANT),
     )
 )
 
@@ -551,7 +554,7 @@ async def count_messages_added(
     """Per (thread id, messages added, new active leaf, when): the counts, the
     active leaf and the last activity, atomically in SQL."""
     rows = [
-        {"b_id": tid, "b_added": n, "b_leaf": leaf, "b_at": at}
+        {"b_id": tid, "b_added": n, "b_leaf": leaf, "b_at": at, "b_updated_at": at}
         for tid, n, leaf, at in added
     ]
     await session.execute(_COUNT_MESSAGES, rows)

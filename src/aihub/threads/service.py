@@ -499,7 +499,9 @@ def _thread_row(exchange: NewExchange, new: NewThread) -> dict[str, Any]:
         "model": new.model,
         "system_prompt": new.system_prompt,
         "message_count": 0,
-        "at": exchange.at,  # created, updated and last message
+        "created_at": exchange.at,
+        "updated_at": exchange.at,
+        "last_message_at": exchange.at,
     }
 
 
@@ -522,7 +524,8 @@ def _message_row(
         "status": message.status,
         "meta_data": message.meta_json,
         "response_id": message.response_id,
-        "at": at,  # created and updated
+        "created_at": at,
+        "updated_at": at,
     }
 
 
