@@ -2,8 +2,9 @@
 
 Each part is built, started, and its ``close`` registered on the stack at
 once, so shutdown (or a failed start) closes what was opened, in reverse
-order: voice and media before the run hub, the run hub before the request log
-and the gateway (its spend), those before the key pool, the HTTP sessions, the
+order: voice and media before the run hub, the run hub before the stored
+responses' writer (which writes what is queued), the request log and the
+gateway (its spend), those before the key pool, the HTTP sessions, the
 infrastructure and the engine.
 
     async with open_runtime(settings, metrics=metrics) as runtime:   # lifespan
@@ -38,6 +39,7 @@ from aihub.core.settings import Settings
 from aihub.core.startup_lock import startup_lock
 from aihub.files.blobs import BlobStore, build_blob_store
 from aihub.gateway.keys.runtime import GatewayRuntime
+from aihub.gateway.responses_writer import ResponsesWriter
 from aihub.infra import Infra, build_infra
 from aihub.infra.outbound import OutboundPolicy
 from aihub.media.runtime import start_media
@@ -166,6 +168,13 @@ async def _open_api(
     request_log = RequestLogWriter(base.sessionmaker)
     request_log.start()
     stack.push_async_callback(request_log.close)
+    responses = ResponsesWriter(
+        base.sessionmaker,
+        interval_s=settings.responses_flush_interval_s,
+        registry=metrics.registry,
+    )
+    responses.start()
+    stack.push_async_callback(responses.close)  # writes every exchange queued
     runs = await _open_runs(stack, settings, base)
     media = await start_media(
         settings,
@@ -206,6 +215,7 @@ async def _open_api(
         llm=llm,
         gateway=base.gateway,
         request_log=request_log,
+        responses=responses,
         runs=runs,
         media=media,
         voice=voice,

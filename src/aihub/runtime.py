@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aihub.core.settings import Settings
     from aihub.files.blobs import BlobStore
     from aihub.gateway.keys.runtime import GatewayRuntime
+    from aihub.gateway.responses_writer import ResponsesWriter
     from aihub.infra import Infra
     from aihub.infra.outbound import OutboundPolicy
     from aihub.media.runtime import MediaRuntime
@@ -63,6 +64,8 @@ class Runtime:
     gateway: GatewayRuntime
     """Gateway keys: their cache, spend ledger and team budgets."""
     request_log: RequestLogWriter
+    responses: ResponsesWriter
+    """Stored /v1/responses exchanges, written behind the request."""
     runs: RunHub
     media: MediaRuntime
     voice: VoiceRuntime

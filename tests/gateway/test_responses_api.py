@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -328,7 +329,10 @@ class TestChains:
             ("assistant", "A2"),
             ("user", "Q3"),
         ]
-        # The chain is one branch of one hub thread, with its cost.
+        # The chain is one branch of one hub thread, with its cost. A response
+        # is written behind its request: reading it back waits for its write
+        # (the thread list alone may be up to a flush interval behind).
+        assert (await sdk.responses.retrieve(three.id)).output_text == "A3"
         items = (await http.get("/api/threads/", headers=user.headers)).json()
         assert len(items) == 1
         detail = await http.get(f"/api/threads/{items[0]['id']}", headers=user.headers)
@@ -386,6 +390,7 @@ class TestChains:
     ) -> None:
         await add_key(http, user, fake_upstream, "sk-r-iso")
         mine = await sdk.responses.create(model="gpt-4o-mini", input="private")
+        assert re.fullmatch(r"resp_[0-9a-f]{48}", mine.id)  # random, not row ids
         other = await make_user(http)
         await add_key(http, other, fake_upstream, "sk-r-iso2")
         before = len(fake_upstream.requests)
@@ -395,6 +400,7 @@ class TestChains:
             ("POST", f"/v1/responses/{mine.id}/cancel"),
             ("GET", f"/v1/responses/{mine.id}/input_items"),
             ("GET", "/v1/responses/resp_1_1_0123456789abcdef"),
+            ("GET", f"/v1/responses/resp_{'0' * 48}"),
         ):
             response = await http.request(method, path, headers=other.headers)
             assert response.status_code == 404, (method, path)

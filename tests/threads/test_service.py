@@ -118,3 +118,82 @@ class TestListActiveBranch:
             await session.commit()
         shown = await get_thread(client, alice, created["id"])
         assert [m["content"] for m in shown["messages"]] == ["S", "Q", "A"]
+
+
+def _exchange(
+    user: User, question: str, answer: str, **where: object
+) -> threads_service.NewExchange:
+    return threads_service.NewExchange(
+        user_id=user.id,
+        question=threads_service.new_message(question, meta_data={"q": question}),
+        answer=threads_service.new_message(
+            answer, meta_data={"a": answer}, tokens=3, response_id=f"r-{answer}"
+        ),
+        **where,  # type: ignore[arg-type]  # thread= or thread_id= and parent_id=
+    )
+
+
+class TestAddExchanges:
+    async def test_new_threads_and_continuations_in_one_batch(
+        self, client: httpx.AsyncClient, app: FastAPI, alice: Account
+    ) -> None:
+        created = await new_thread(client, alice, initial_message="Q0")
+        user = await _user(app, alice)
+        parent = await _add(app, user, created["id"], "A0")
+        new = threads_service.NewThread(title="fresh", source="gateway")
+        batch = [
+            _exchange(user, "Q1", "A1", thread=new),
+            _exchange(user, "Q2", "A2", thread_id=created["id"], parent_id=parent),
+            _exchange(user, "Q3", "A3", thread=new),
+        ]
+        async with runtime_of(app).sessionmaker() as session:
+            ids = await threads_service.add_exchanges(session, batch)
+            await session.commit()
+        assert ids[1].thread_id == created["id"]
+        assert len({ids[0].thread_id, ids[1].thread_id, ids[2].thread_id}) == 3
+        for got, (question, answer) in zip(
+            ids, [("Q1", "A1"), ("Q2", "A2"), ("Q3", "A3")], strict=True
+        ):
+            shown = await get_thread(client, alice, got.thread_id)
+            last_two = shown["messages"][-2:]
+            assert [(m["id"], m["content"]) for m in last_two] == [
+                (got.question_id, question),
+                (got.answer_id, answer),
+            ]
+            assert last_two[1]["parent_id"] == got.question_id
+            assert last_two[1]["meta_data"] == {"a": answer}
+            assert last_two[1]["tokens"] == 3
+        continued = await get_thread(client, alice, created["id"])
+        assert continued["message_count"] == 4
+        assert [m["content"] for m in continued["messages"]] == [
+            "Q0",
+            "A0",
+            "Q2",
+            "A2",
+        ]
+        fresh = await get_thread(client, alice, ids[0].thread_id)
+        assert (fresh["title"], fresh["message_count"]) == ("fresh", 2)
+        async with runtime_of(app).sessionmaker() as session:
+            found = await threads_service.find_response_answer(
+                session, user_id=user.id, response_id="r-A3"
+            )
+        assert found is not None
+        assert (found[0].id, found[1].id) == (ids[2].answer_id, ids[2].thread_id)
+
+    async def test_a_response_id_is_found_for_its_owner_only(
+        self, client: httpx.AsyncClient, app: FastAPI, alice: Account, bob: Account
+    ) -> None:
+        user = await _user(app, alice)
+        new = threads_service.NewThread(title="t", source="gateway")
+        async with runtime_of(app).sessionmaker() as session:
+            await threads_service.add_exchanges(
+                session, [_exchange(user, "Q", "A", thread=new)]
+            )
+            await session.commit()
+            other = await _user(app, bob)
+            assert (
+                await threads_service.find_response_answer(
+                    session, user_id=other.id, response_id="r-A"
+                )
+                is None
+            )

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     """Where derived files are cached (the price database's extract);
     default ``$XDG_CACHE_HOME/aihub`` (``~/.cache/aihub``)."""
     chat_flush_interval_s: float = Field(default=0.5, gt=0)
+    responses_flush_interval_s: float = Field(default=0.1, ge=0, le=60)
+    """Stored /v1/responses are written behind the request, at most one batch
+    per this interval under load (see aihub.gateway.responses_writer)."""
     # Liveness of streaming answers across processes (see aihub.runs): a
     # running answer's heartbeat lives this long; an answer whose owner is gone
     # is marked interrupted within ttl + sweep interval (+ the same after Redis

@@ -9,10 +9,17 @@ that fails before that answers with a real error status.
 
 ``store`` (default true) keeps the response as an exchange of a hub thread
 (responses_store); ``previous_response_id`` continues that thread with every
-earlier turn. GET / DELETE /v1/responses/{id}, POST .../cancel and GET
-.../input_items read the stored ones, the caller's own only (another user's id
-is a 404). Every call is one request-log row (kind ``gateway``) and is charged
-to the gateway key's limits, like the other /v1 doors.
+earlier turn. A stored non-streamed response is written behind the request
+(responses_writer): it goes out at once, and reads of its id wait for its
+write. ``x-aihub-thread`` names the thread of a stored response when it is
+known as the answer goes out: a stream's (its thread is written before the
+upstream call) and a continuation's (``previous_response_id``); a non-streamed
+response that opens a thread has it written after, so it has no header (its
+thread is in /api/threads once written). GET / DELETE /v1/responses/{id},
+POST .../cancel and GET .../input_items read the stored ones, the caller's own
+only (another user's id is a 404). Every call is one request-log row (kind
+``gateway``) and is charged to the gateway key's limits, like the other /v1
+doors.
 """
 
 from __future__ import annotations
@@ -37,13 +44,12 @@ from aihub.gateway import responses_store
 from aihub.gateway.caller import Caller
 from aihub.gateway.deps import GatewayCaller
 from aihub.gateway.limits import check_request, record_usage
-from aihub.gateway.responses_store import Found, StoredResponse
+from aihub.gateway.responses_store import Found, StoredResponse, new_response_id
 from aihub.gateway.responses_wire import (
     ResponseHead,
     ResponsesRequest,
     ResponsesStream,
     chat_body,
-    new_id,
     output_items,
     output_text,
     parse_request,
@@ -113,12 +119,16 @@ class _Call:
         self.stored: StoredResponse | None = None  # a stored stream
         self.previous: Found | None = None
         self.thread_id: int | None = None
-        self.head = ResponseHead(id=new_id("resp"), model=call.target.model)
+        self.head = ResponseHead(id=new_response_id(), model=call.target.model)
+
+    def continues(self, previous: Found | None) -> None:
+        self.previous = previous
+        if previous is not None and self.req.store:
+            self.thread_id = previous.thread.id
 
     def attach(self, stored: StoredResponse) -> None:
         self.stored = stored
         self.thread_id = stored.thread_id
-        self.head.id = stored.id
 
     def headers(self, upstream_s: float) -> dict[str, str]:
         overhead = max(0.0, time.perf_counter() - self.started - upstream_s) * 1000
@@ -169,15 +179,20 @@ class _Call:
                 self.runtime.gateway, self.caller, usage.total_tokens, cost
             )
 
-    async def save(self, response: dict[str, Any], usage: Usage | None) -> None:
-        """A stored stream's end; a stored non-streamed response whole, in one
-        transaction (its id is then the stored one)."""
+    async def save(
+        self,
+        response: dict[str, Any],
+        usage: Usage | None,
+        cost: float | None = None,
+    ) -> None:
+        """A stored stream's end; a stored non-streamed response whole,
+        queued to be written behind the request."""
         if self.stored is not None:
             text = output_text(response.get("output") or [])
             await self.stored.finish(response, text=text, usage=usage)
         elif self.req.store and not self.req.stream:
-            self.head.id, self.thread_id = await responses_store.store_complete(
-                self.runtime.sessionmaker,
+            responses_store.queue_complete(
+                self.runtime.responses,
                 user_id=self.caller.user_id,
                 target=self.call.target,
                 items=self.req.items,
@@ -185,6 +200,7 @@ class _Call:
                 previous=self.previous,
                 response=response,
                 usage=usage,
+                cost=cost,
             )
 
     async def failed(self, exc: BaseException) -> AihubError:
@@ -224,7 +240,7 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
     history: list[dict[str, Any]] = []
     if req.previous_response_id is not None:
         previous, history = await responses_store.history(
-            runtime.sessionmaker,
+            runtime.responses,
             user_id=caller.user_id,
             response_id=req.previous_response_id,
         )
@@ -241,12 +257,13 @@ async def create_response(request: Request, caller: GatewayCaller) -> Response:
         wait_s=runtime.settings.key_wait_s,
     )
     ctx = _Call(runtime, caller, req, call, len(raw))
-    ctx.previous = previous
+    ctx.continues(previous)
     builder = CompletionBuilder()
     if req.store and req.stream:
         ctx.attach(
             await responses_store.begin(
                 runtime.runs,
+                runtime.responses,
                 user_id=caller.user_id,
                 target=target,
                 items=req.items,
@@ -302,7 +319,7 @@ async def _complete(ctx: _Call, call: LlmCall, chat_request: ChatRequest) -> Res
         incomplete=incomplete,
     )
     cost = ctx.record(usage, "ok")
-    await ctx.save(response, usage)  # sets the stored id
+    await ctx.save(response, usage, cost)  # queued: written behind the request
     return Response(
         orjson.dumps(response),
         media_type="application/json",
@@ -395,7 +412,7 @@ async def get_response(
     request: Request, caller: GatewayCaller, response_id: str
 ) -> Response:
     found = await responses_store.find(
-        runtime_of(request).sessionmaker,
+        runtime_of(request).responses,
         user_id=caller.user_id,
         response_id=response_id,
     )
@@ -409,7 +426,7 @@ async def delete_response(
     request: Request, caller: GatewayCaller, response_id: str
 ) -> Response:
     await responses_store.delete(
-        runtime_of(request).sessionmaker,
+        runtime_of(request).responses,
         user_id=caller.user_id,
         response_id=response_id,
     )
@@ -427,7 +444,7 @@ async def cancel_response(
     """aihub runs no background responses (``background: true`` is refused), so
     there is never one to cancel: OpenAI's answer for a foreground response."""
     await responses_store.find(
-        runtime_of(request).sessionmaker,
+        runtime_of(request).responses,
         user_id=caller.user_id,
         response_id=response_id,
     )
@@ -451,7 +468,7 @@ async def list_input_items(
     before: str | None = None,
 ) -> Response:
     found = await responses_store.find(
-        runtime_of(request).sessionmaker,
+        runtime_of(request).responses,
         user_id=caller.user_id,
         response_id=response_id,
     )

@@ -5,13 +5,25 @@ input items (``meta_data.response_input``) and an assistant message holding
 the response object (``meta_data.response``), with the answer's text, tokens
 and cost like any gateway answer. ``previous_response_id`` continues the same
 thread under that answer, so a chain is one branch of one thread, shown in
-/api/threads and the web app. The id names the thread and the answer and
-carries a random part that must match the stored one:
-``resp_<thread hex>_<message hex>_<token>``; a thread that is not the caller's
-is a 404 like a missing one.
+/api/threads and the web app.
 
-While an answer streams, the hub's AnswerKeeper writes its growing text and
-renews its heartbeat, so a crash leaves it for the orphan sweep.
+A response's id is random (``resp_`` + 48 hex digits), made before anything is
+written and kept in the answer's ``response_id``; ids of responses stored
+before (``resp_<thread hex>_<message hex>_<token>``) are still read that way.
+A response whose thread is not the caller's is a 404 like a missing one.
+
+A finished (non-streamed) response is queued on the ResponsesWriter and
+written behind the request; every read of a response id (retrieve, its input
+items, delete, cancel, ``previous_response_id``) first waits for that id's
+write when it is queued in this process, and a well-formed id not found is
+looked up once more after the writer's interval (it may be queued in another
+process) before it is a 404.
+
+A streamed response starts differently: its question and a ``streaming``
+answer are committed (through the writer, which writes them at once) before
+the upstream call, and while it streams the hub's AnswerKeeper writes its
+growing text and renews its heartbeat, so a crash leaves it for the orphan
+sweep.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from aihub.calls.client import Target
 from aihub.core.errors import NotFoundError
+from aihub.gateway.responses_writer import ResponsesWriter
 from aihub.runs.hub import RunHub
 from aihub.runs.keeper import AnswerKeeper
 from aihub.runs.spec import RunSpec
@@ -37,7 +50,13 @@ from aihub.usage.recording import cost_of
 
 log = structlog.get_logger(__name__)
 
-_ID = re.compile(r"^resp_([0-9a-f]{1,12})_([0-9a-f]{1,12})_([0-9a-f]{16})$")
+_OLD_ID = re.compile(r"^resp_([0-9a-f]{1,12})_([0-9a-f]{1,12})_([0-9a-f]{16})$")
+_ID = re.compile(r"^resp_[0-9a-f]{48}$")
+
+
+def new_response_id() -> str:
+    """A stored response's id (as long as OpenAI's), known before it is written."""
+    return f"resp_{secrets.token_hex(24)}"
 
 
 # A response's status as its answer's message status.
@@ -63,15 +82,11 @@ class ResponseNotFoundError(NotFoundError):
         super().__init__(f"Response with id '{response_id}' not found.")
 
 
-def _parse_id(response_id: str) -> tuple[int, int, str]:
-    match = _ID.match(response_id)
+def _parse_old_id(response_id: str) -> tuple[int, int, str]:
+    match = _OLD_ID.match(response_id)
     if match is None:
         raise ResponseNotFoundError(response_id)
     return int(match[1], 16), int(match[2], 16), match[3]
-
-
-def _make_id(thread_id: int, message_id: int, token: str) -> str:
-    return f"resp_{thread_id:x}_{message_id:x}_{token}"
 
 
 @dataclass(slots=True)
@@ -102,7 +117,32 @@ class Found:
 
 
 async def _find(session: AsyncSession, *, user_id: int, response_id: str) -> Found:
-    thread_id, message_id, token = _parse_id(response_id)
+    if _ID.match(response_id):
+        found = await threads_service.find_response_answer(
+            session, user_id=user_id, response_id=response_id
+        )
+        if found is None:
+            raise ResponseNotFoundError(response_id)
+        answer, thread = found
+    else:
+        thread, answer = await _find_old(
+            session, user_id=user_id, response_id=response_id
+        )
+    if answer.meta_data.get("response_deleted"):
+        raise ResponseNotFoundError(response_id)
+    question = None
+    if answer.parent_id is not None:
+        question = await threads_service.find_message(
+            session, thread_id=thread.id, message_id=answer.parent_id
+        )
+    return Found(response_id, thread, answer, question)
+
+
+async def _find_old(
+    session: AsyncSession, *, user_id: int, response_id: str
+) -> tuple[Thread, Message]:
+    """A response stored with an id naming its thread and answer."""
+    thread_id, message_id, token = _parse_old_id(response_id)
     if thread_id >= 2**31 or message_id >= 2**31:
         raise ResponseNotFoundError(response_id)
     thread = await threads_service.find_thread(
@@ -113,35 +153,43 @@ async def _find(session: AsyncSession, *, user_id: int, response_id: str) -> Fou
     answer = await threads_service.find_message(
         session, thread_id=thread.id, message_id=message_id
     )
-    meta = answer.meta_data if answer is not None else {}
-    if (
-        answer is None
-        or meta.get("response_token") != token
-        or meta.get("response_deleted")
-    ):
+    if answer is None or answer.meta_data.get("response_token") != token:
         raise ResponseNotFoundError(response_id)
-    question = None
-    if answer.parent_id is not None:
-        question = await threads_service.find_message(
-            session, thread_id=thread.id, message_id=answer.parent_id
-        )
-    return Found(response_id, thread, answer, question)
+    return thread, answer
 
 
-async def find(
-    sessionmaker: async_sessionmaker[AsyncSession], *, user_id: int, response_id: str
+async def _lookup(
+    writer: ResponsesWriter,
+    session: AsyncSession,
+    *,
+    user_id: int,
+    response_id: str,
 ) -> Found:
-    async with sessionmaker() as session:
+    """``_find`` after the id's write when it is queued here; a well-formed
+    id not found is looked up once more after the writer's interval (another
+    process may have it queued)."""
+    if await writer.settle(response_id, user_id=user_id) or not _ID.match(response_id):
+        return await _find(session, user_id=user_id, response_id=response_id)
+    try:
+        return await _find(session, user_id=user_id, response_id=response_id)
+    except ResponseNotFoundError:
+        await session.rollback()  # a fresh snapshot for the second look
+        await asyncio.sleep(writer.recheck_after_s)
         return await _find(session, user_id=user_id, response_id=response_id)
 
 
+async def find(writer: ResponsesWriter, *, user_id: int, response_id: str) -> Found:
+    async with writer.sessionmaker() as session:
+        return await _lookup(writer, session, user_id=user_id, response_id=response_id)
+
+
 async def history(
-    sessionmaker: async_sessionmaker[AsyncSession], *, user_id: int, response_id: str
+    writer: ResponsesWriter, *, user_id: int, response_id: str
 ) -> tuple[Found, list[dict[str, Any]]]:
     """The response and every item of its chain, oldest first: each turn's
     input items, then its output items (reasoning items left out)."""
-    async with sessionmaker() as session:
-        found = await _find(session, user_id=user_id, response_id=response_id)
+    async with writer.sessionmaker() as session:
+        found = await _lookup(writer, session, user_id=user_id, response_id=response_id)
         branch = await threads_service.list_branch(
             session, thread_id=found.thread.id, leaf_id=found.answer.id
         )
@@ -182,21 +230,13 @@ class StoredResponse:
     thread) to its end (``finish``)."""
 
     def __init__(
-        self,
-        hub: RunHub,
-        spec: RunSpec,
-        token: str,
-        source: Callable[[], str],
+        self, hub: RunHub, spec: RunSpec, response_id: str, source: Callable[[], str]
     ) -> None:
         self.hub = hub
         self.spec = spec
-        self.token = token
+        self.id = response_id
         self.keeper = AnswerKeeper(hub, spec, source)
         self._finished = False
-
-    @property
-    def id(self) -> str:
-        return _make_id(self.spec.thread_id, self.spec.assistant_message_id, self.token)
 
     @property
     def thread_id(self) -> int:
@@ -216,7 +256,7 @@ class StoredResponse:
 
     async def _store(self, response: dict[str, Any], text: str, usage: Any) -> None:
         target = self.spec.target
-        meta, tokens = _answer_meta(self.token, response, usage, target)
+        meta, tokens = _answer_meta(response, usage, target)
         end = threads_service.AnswerEnd(
             content=text,
             status=_STATUSES.get(str(response.get("status")), "interrupted"),
@@ -234,55 +274,47 @@ class StoredResponse:
             await session.commit()
 
 
-async def _exchange(
-    session: AsyncSession,
+def _exchange(
     *,
     user_id: int,
     target: Target,
     items: list[dict[str, Any]],
     instructions: str | None,
     previous: Found | None,
-) -> tuple[Thread, Message]:
-    """The thread (the previous response's, or a new one, source ``gateway``)
-    and the question under the previous answer, flushed."""
+    answer: threads_service.NewMessage,
+) -> threads_service.NewExchange:
+    """The question (and ``answer``) in the previous response's thread under
+    its answer, or in a new thread (source ``gateway``)."""
     question_text = _summary(items)
+    question = threads_service.new_message(
+        question_text, meta_data={"source": "gateway", "response_input": items}
+    )
     if previous is not None:
-        thread = await threads_service.find_thread(
-            session, user_id=user_id, thread_id=previous.thread.id
-        )
-        if thread is None:
-            raise ResponseNotFoundError(str(previous.response.get("id")))
-        parent: int | None = previous.answer.id
-    else:
-        thread = await threads_service.add_thread(
-            session,
+        return threads_service.NewExchange(
             user_id=user_id,
+            question=question,
+            answer=answer,
+            thread_id=previous.thread.id,
+            parent_id=previous.answer.id,
+        )
+    return threads_service.NewExchange(
+        user_id=user_id,
+        question=question,
+        answer=answer,
+        thread=threads_service.NewThread(
             title=threads_service.derive_title(None, question_text),
+            source="gateway",
             provider=target.provider,
             model=target.model,
-            source="gateway",
             system_prompt=instructions,
-        )
-        parent = None
-    question = await threads_service.add_message(
-        session,
-        thread=thread,
-        role="user",
-        content=question_text,
-        parent_id=parent,
-        meta_data={"source": "gateway", "response_input": items},
+        ),
     )
-    return thread, question
 
 
 def _answer_meta(
-    token: str, response: dict[str, Any], usage: Any, target: Target
+    response: dict[str, Any], usage: Any, target: Target, cost: float | None = None
 ) -> tuple[dict[str, Any], int | None]:
-    meta: dict[str, Any] = {
-        "source": "gateway",
-        "response_token": token,
-        "response": response,
-    }
+    meta: dict[str, Any] = {"source": "gateway", "response": response}
     tokens = None
     if usage is not None:
         tokens = usage.completion_tokens
@@ -291,12 +323,14 @@ def _answer_meta(
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
         }
-        meta["cost"] = cost_of(target.provider, target.model, usage)
+        if cost is None:
+            cost = cost_of(target.provider, target.model, usage)
+        meta["cost"] = cost
     return meta, tokens
 
 
-async def store_complete(
-    sessionmaker: async_sessionmaker[AsyncSession],
+def queue_complete(
+    writer: ResponsesWriter,
     *,
     user_id: int,
     target: Target,
@@ -305,39 +339,36 @@ async def store_complete(
     previous: Found | None,
     response: dict[str, Any],
     usage: Any,
-) -> tuple[str, int]:
-    """A finished (non-streamed) response in one transaction: the question and
-    the answer; sets ``response["id"]`` and returns it with the thread's id."""
-    token = secrets.token_hex(8)
-    async with sessionmaker() as session:
-        thread, question = await _exchange(
-            session,
-            user_id=user_id,
-            target=target,
-            items=items,
-            instructions=instructions,
-            previous=previous,
-        )
-        answer = await threads_service.add_message(
-            session,
-            thread=thread,
-            role="assistant",
-            content=output_text_of(response),
-            parent_id=question.id,
-            model=target.model,
-            provider=target.provider,
-            status=_STATUSES.get(str(response.get("status")), "interrupted"),
-        )
-        response["id"] = _make_id(thread.id, answer.id, token)
-        meta, tokens = _answer_meta(token, response, usage, target)
-        threads_service.set_message_meta(answer, meta_data=meta, tokens=tokens)
-        thread_id = thread.id
-        await session.commit()
-    return response["id"], thread_id
+    cost: float | None = None,
+) -> None:
+    """A finished (non-streamed) response, queued to be written behind the
+    request under its id (``response["id"]``, already random); ``cost``: the
+    usage's, when the caller has it already."""
+    response_id = str(response["id"])
+    meta, tokens = _answer_meta(response, usage, target, cost)
+    answer = threads_service.new_message(
+        output_text_of(response),
+        meta_data=meta,
+        status=_STATUSES.get(str(response.get("status")), "interrupted"),
+        tokens=tokens,
+        model=target.model,
+        provider=target.provider,
+        response_id=response_id,
+    )
+    exchange = _exchange(
+        user_id=user_id,
+        target=target,
+        items=items,
+        instructions=instructions,
+        previous=previous,
+        answer=answer,
+    )
+    writer.add(exchange, response_id=response_id)
 
 
 async def begin(
     hub: RunHub,
+    writer: ResponsesWriter,
     *,
     user_id: int,
     target: Target,
@@ -348,59 +379,51 @@ async def begin(
     snapshot: dict[str, Any],
 ) -> StoredResponse:
     """The question and an in-progress answer, committed before a streamed
-    call (its id goes out in ``response.created``), in the previous response's
-    thread under its answer, or in a new thread."""
-    token = secrets.token_hex(8)
-    async with hub.sessionmaker() as session:
-        thread, question = await _exchange(
-            session,
-            user_id=user_id,
-            target=target,
-            items=items,
-            instructions=instructions,
-            previous=previous,
-        )
-        answer = await threads_service.add_message(
-            session,
-            thread=thread,
-            role="assistant",
-            content="",
-            parent_id=question.id,
-            model=target.model,
-            provider=target.provider,
-            status="streaming",
-            meta_data={
-                "source": "gateway",
-                "response_token": token,
-                "response": snapshot,
-            },
-        )
-        await session.commit()
-        spec = RunSpec(
-            user_id=user_id,
-            thread_id=thread.id,
-            user_message_id=question.id,
-            assistant_message_id=answer.id,
-            target=target,
-            prompt_tokens=0,
-            with_context=True,
-            timeout_s=0,
-            kind="gateway",
-            stoppable=False,
-        )
-    stored = StoredResponse(hub, spec, token, source)
+    call (the writer writes them at once, with whatever else is queued, and
+    this waits for the commit), in the previous response's thread under its
+    answer, or in a new thread. Its id is the snapshot's (``response.created``
+    carries it)."""
+    response_id = str(snapshot["id"])
+    answer = threads_service.new_message(
+        "",
+        meta_data={"source": "gateway", "response": snapshot},
+        status="streaming",
+        model=target.model,
+        provider=target.provider,
+        response_id=response_id,
+    )
+    exchange = _exchange(
+        user_id=user_id,
+        target=target,
+        items=items,
+        instructions=instructions,
+        previous=previous,
+        answer=answer,
+    )
+    ids = await writer.write(exchange, response_id=response_id)
+    spec = RunSpec(
+        user_id=user_id,
+        thread_id=ids.thread_id,
+        user_message_id=ids.question_id,
+        assistant_message_id=ids.answer_id,
+        target=target,
+        prompt_tokens=0,
+        with_context=True,
+        timeout_s=0,
+        kind="gateway",
+        stoppable=False,
+    )
+    stored = StoredResponse(hub, spec, response_id, source)
     stored.keeper.start()
     return stored
 
 
-async def delete(
-    sessionmaker: async_sessionmaker[AsyncSession], *, user_id: int, response_id: str
-) -> None:
+async def delete(writer: ResponsesWriter, *, user_id: int, response_id: str) -> None:
     """A thread that holds only this response goes with it; otherwise the
     response object is removed and the thread's text kept (later responses of
     the chain still continue from it)."""
-    async with sessionmaker() as session:
-        found = await _find(session, user_id=user_id, response_id=response_id)
+    async with writer.sessionmaker() as session:
+        found = await _lookup(writer, session, user_id=user_id, response_id=response_id)
         if found.thread.message_count <= 2 and found.question is not None:
             await threads_service.discard_threads(
                 session, user_id=user_id, thread_ids=[found.thread.id]

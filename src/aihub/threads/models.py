@@ -71,6 +71,7 @@ class Message(TimestampMixin, Base):
         Index("ix_messages_thread_id_id", "thread_id", "id"),
         Index("ix_messages_parent_id", "parent_id"),
         Index("ix_messages_status", "status"),
+        Index("ix_messages_response_id", "response_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +90,9 @@ class Message(TimestampMixin, Base):
     provider: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     meta_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The /v1/responses id of a stored response's answer (random, known before
+    # the row is written); None for every other message.
+    response_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
     thread: Mapped[Thread] = relationship(lazy="raise", back_populates="messages")
 

@@ -3,26 +3,34 @@ in SQL; nothing here commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
+    Column,
     ColumnElement,
     CursorResult,
+    DateTime,
+    Insert,
     ScalarSelect,
     Select,
     Table,
     bindparam,
     delete,
     func,
+    insert,
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import TypeDecorator
 
+from aihub.core.db import UTCDateTime
 from aihub.threads.models import BranchTurn, Message, Thread
 
 _LIKE_ESCAPE = "\\"
@@ -433,6 +441,138 @@ async def list_streaming_message_ids(
     if unchanged_since is not None:
         stmt = stmt.where(Message.updated_at < unchanged_since)
     return (await session.scalars(stmt)).all()
+
+
+# -- exchanges written in batches (Core executemany, no ORM objects) --------------
+
+_THREADS = cast(Table, Thread.__table__)
+
+
+class _JSONText(TypeDecorator[Any]):
+    """A JSON column's value already serialized: passed on as it is (SQLite
+    stores the text, asyncpg's json codec sends it)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+class _Instant(TypeDecorator[datetime]):
+    """UTCDateTime's binding, converted once per value: each row of a batch
+    binds its exchange's one instant two or three times (and the count update
+    once more), and the conversion (SQLite: a formatted string) is the
+    largest part of binding a row. One shared instance (``_INSTANT``): one
+    processor and one memo for every statement below."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        convert = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def process(value: Any) -> Any:
+            seen, out = last[0]  # one tuple, read and replaced whole
+            if value is not seen:
+                out = convert(value) if convert is not None else value
+                last[0] = (value, out)
+            return out
+
+        return process
+
+
+_INSTANT = _Instant()
+
+
+async def _insert_ids(
+    session: AsyncSession,
+    stmt: Insert,
+    id_column: Column[int],
+    rows: list[dict[str, Any]],
+) -> list[int]:
+    """Insert the rows in batches (multi-row VALUES); their ids in the rows'
+    order. PostgreSQL: SQLAlchemy's ``sort_by_parameter_order`` (a sentinel
+    column it adds). SQLite has none it trusts and would insert row by row (one
+    round trip each, the write lock held throughout), so there the ids are
+    sorted instead: SQLite gives each new row max(rowid) + 1 as it inserts them,
+    in order, so ascending ids are the rows' order."""
+    if session.get_bind().dialect.name == "sqlite":
+        result = await session.execute(stmt.returning(id_column), rows)
+        return sorted(result.scalars().all())
+    ordered = stmt.returning(id_column, sort_by_parameter_order=True)
+    result = await session.execute(ordered, rows)
+    return list(result.scalars().all())
+
+
+def _stamps(*names: str) -> dict[str, Any]:
+    """Time columns bound through ``_INSTANT`` (a bind parameter appears once
+    per statement: insertmanyvalues batches on PostgreSQL count on it)."""
+    return {name: bindparam(name, type_=_INSTANT) for name in names}
+
+
+_INSERT_THREADS = insert(_THREADS).values(
+    **_stamps("created_at", "updated_at", "last_message_at")
+)
+# meta_data comes serialized (see threads.service.NewMessage)
+_INSERT_MESSAGES = insert(_MESSAGES).values(
+    meta_data=bindparam("meta_data", type_=_JSONText()),
+    **_stamps("created_at", "updated_at"),
+)
+# What add_message's record_message_added does, for many threads at once.
+_COUNT_MESSAGES = (
+    update(_THREADS)
+    .where(_THREADS.c.id == bindparam("b_id"))
+    .values(
+        message_count=_THREADS.c.message_count + bindparam("b_added"),
+        active_message_id=bindparam("b_leaf"),
+        last_message_at=bindparam("b_at", type_=_INSTANT),
+        updated_at=bindparam("b_updated_at", type_=_INSTANT),
+    )
+)
+
+
+async def insert_threads(
+    session: AsyncSession, *, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """New threads (every row the same keys); their ids, in the rows' order."""
+    return await _insert_ids(session, _INSERT_THREADS, _THREADS.c.id, list(rows))
+
+
+async def insert_messages(
+    session: AsyncSession, *, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """New messages (every row the same keys, ``meta_data`` as JSON text);
+    their ids, in the rows' order."""
+    return await _insert_ids(session, _INSERT_MESSAGES, _MESSAGES.c.id, list(rows))
+
+
+async def count_messages_added(
+    session: AsyncSession, *, added: Sequence[tuple[int, int, int, datetime]]
+) -> None:
+    """Per (thread id, messages added, new active leaf, when): the counts, the
+    active leaf and the last activity, atomically in SQL."""
+    rows = [
+        {"b_id": tid, "b_added": n, "b_leaf": leaf, "b_at": at, "b_updated_at": at}
+        for tid, n, leaf, at in added
+    ]
+    await session.execute(_COUNT_MESSAGES, rows)
+
+
+async def get_response_answer(
+    session: AsyncSession, *, user_id: int, response_id: str
+) -> tuple[Message, Thread] | None:
+    """The answer holding that response id and its thread, if the user's."""
+    row = (
+        await session.execute(
+            select(Message, Thread)
+            .join(Thread, Thread.id == Message.thread_id)
+            .where(Message.response_id == response_id, Thread.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 async def get_message_with_owner(

@@ -17,10 +17,11 @@ not there (or not the user's); ``get_*`` raise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -412,6 +413,180 @@ async def find_thread_ids(
             session, user_id=user_id, source=source, keep=beyond_newest
         )
     return found
+
+
+# -- exchanges written in batches (the gateway's stored responses) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    """A thread an exchange opens."""
+
+    title: str
+    source: str
+    provider: str | None = None
+    model: str | None = None
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message an exchange adds. Its meta data is serialized when it is
+    made (``new_message``): an exchange waiting in a queue holds plain strings,
+    not the objects of the request that made it."""
+
+    content: str
+    meta_json: str
+    status: str = "complete"
+    tokens: int | None = None
+    model: str | None = None
+    provider: str | None = None
+    response_id: str | None = None
+
+
+def new_message(
+    content: str,
+    *,
+    meta_data: dict[str, Any],
+    status: str = "complete",
+    tokens: int | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    response_id: str | None = None,
+) -> NewMessage:
+    meta_json = orjson.dumps(meta_data, option=orjson.OPT_NON_STR_KEYS).decode()
+    return NewMessage(content, meta_json, status, tokens, model, provider, response_id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewExchange:
+    """A question and its answer (under it), in a new thread (``thread``) or
+    in the user's thread ``thread_id`` under ``parent_id`` (checked by the
+    caller)."""
+
+    user_id: int
+    question: NewMessage
+    answer: NewMessage
+    thread: NewThread | None = None
+    thread_id: int | None = None
+    parent_id: int | None = None
+    at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        if (self.thread is None) == (self.thread_id is None):
+            raise ValueError("an exchange opens a thread or continues one, not both")
+
+    @property
+    def existing_thread_id(self) -> int:
+        if self.thread_id is None:
+            raise ValueError("this exchange opens a thread")
+        return self.thread_id
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeIds:
+    thread_id: int
+    question_id: int
+    answer_id: int
+
+
+def _thread_row(exchange: NewExchange, new: NewThread) -> dict[str, Any]:
+    return {
+        "user_id": exchange.user_id,
+        "title": new.title,
+        "source": new.source,
+        "provider": new.provider,
+        "model": new.model,
+        "system_prompt": new.system_prompt,
+        "message_count": 0,
+        "created_at": exchange.at,
+        "updated_at": exchange.at,
+        "last_message_at": exchange.at,
+    }
+
+
+def _message_row(
+    message: NewMessage,
+    *,
+    role: str,
+    thread_id: int,
+    parent_id: int | None,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "thread_id": thread_id,
+        "parent_id": parent_id,
+        "role": role,
+        "content": message.content,
+        "tokens": message.tokens,
+        "model": message.model,
+        "provider": message.provider,
+        "status": message.status,
+        "meta_data": message.meta_json,
+        "response_id": message.response_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+async def add_exchanges(
+    session: AsyncSession, exchanges: Sequence[NewExchange]
+) -> list[ExchangeIds]:
+    """Write many exchanges in four statements (Core executemany: the new
+    threads, the questions, the answers, then each thread's count, active leaf
+    and last activity, as add_message keeps them); their ids in order. No
+    ORM objects; never commits."""
+    if not exchanges:
+        return []
+    rows = [_thread_row(e, e.thread) for e in exchanges if e.thread is not None]
+    new_ids = iter(await repository.insert_threads(session, rows=rows) if rows else [])
+    thread_ids = [
+        next(new_ids) if e.thread is not None else e.existing_thread_id
+        for e in exchanges
+    ]
+    question_ids = await repository.insert_messages(
+        session,
+        rows=[
+            _message_row(
+                e.question,
+                role="user",
+                thread_id=tid,
+                parent_id=None if e.thread is not None else e.parent_id,
+                at=e.at,
+            )
+            for e, tid in zip(exchanges, thread_ids, strict=True)
+        ],
+    )
+    answer_ids = await repository.insert_messages(
+        session,
+        rows=[
+            _message_row(
+                e.answer, role="assistant", thread_id=tid, parent_id=qid, at=e.at
+            )
+            for e, tid, qid in zip(exchanges, thread_ids, question_ids, strict=True)
+        ],
+    )
+    added: dict[int, tuple[int, int, datetime]] = {}
+    for e, tid, aid in zip(exchanges, thread_ids, answer_ids, strict=True):
+        count = added[tid][0] if tid in added else 0
+        added[tid] = (count + 2, aid, e.at)  # the latest answer is the leaf
+    await repository.count_messages_added(
+        session, added=[(tid, *rest) for tid, rest in added.items()]
+    )
+    return [
+        ExchangeIds(tid, qid, aid)
+        for tid, qid, aid in zip(thread_ids, question_ids, answer_ids, strict=True)
+    ]
+
+
+async def find_response_answer(
+    session: AsyncSession, *, user_id: int, response_id: str
+) -> tuple[Message, Thread] | None:
+    """The answer that holds a /v1/responses id, with its thread; None when
+    there is none or its thread is not the user's."""
+    return await repository.get_response_answer(
+        session, user_id=user_id, response_id=response_id
+    )
 
 
 # -- answers that stream ------------------------------------------------------------
